@@ -1,0 +1,24 @@
+#pragma once
+
+// Test-side helpers that run real commands (git, sh) through /bin/sh.
+
+#include <filesystem>
+#include <string>
+
+namespace perfbisect::testing {
+
+struct ShellOutput {
+    int exit_code = -1;
+    std::string out;  // stdout and stderr, interleaved
+};
+
+// Runs script with /bin/sh -c in cwd; never throws for a failing command.
+ShellOutput sh(const std::string& script, const std::filesystem::path& cwd = {});
+
+// Like sh() but throws std::runtime_error with the output when it fails.
+std::string sh_ok(const std::string& script, const std::filesystem::path& cwd = {});
+
+// Quotes a string for /bin/sh.
+std::string shell_quote(const std::string& value);
+
+}  // namespace perfbisect::testing
