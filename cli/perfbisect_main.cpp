@@ -1,7 +1,118 @@
+// Command-line parsing (the only translation unit that includes CLI11) and the
+// one top-level catch that turns errors into exit codes.
 #include "cli/perfbisect_main.hpp"
 
-namespace perfbisect {
+#include <iostream>
 
-int perfbisect_main(int /*argc*/, char** /*argv*/) { return 0; }
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include "cli/commands.hpp"
+#include "util/error.hpp"
+#include "util/exit_code.hpp"
+
+namespace perfbisect {
+namespace {
+
+void setup_logging(bool verbose) {
+    auto logger = spdlog::stderr_logger_mt("perfbisect");
+    logger->set_pattern("perfbisect: %l: %v");
+    logger->set_level(verbose ? spdlog::level::debug : spdlog::level::warn);
+    spdlog::set_default_logger(logger);
+}
+
+int print_error(const std::string& message, ExitCode code) {
+    std::fflush(stdout);
+    fmt::print(stderr, "perfbisect: error: {}\n", message);
+    return static_cast<int>(code);
+}
+
+}  // namespace
+
+int perfbisect_main(int argc, char** argv) {
+    CLI::App app{"perfbisect: find the commit that made a program slower", "perfbisect"};
+    app.require_subcommand(1);
+    app.set_version_flag("--version", PERFBISECT_VERSION);
+    bool verbose = false;
+    app.add_flag("-v,--verbose", verbose, "debug logs on stderr");
+
+    RunOptions run;
+    auto* run_cmd = app.add_subcommand("run", "start a session and run it to its end");
+    run_cmd->add_option("--config", run.config, "the TOML config")->required();
+    run_cmd->add_option("--good", run.good, "a revision without the regression")->required();
+    run_cmd->add_option("--bad", run.bad, "a revision with the regression")->required();
+    run_cmd->add_option("--db", run.db, "the SQLite cache (default .perfbisect/perfbisect.db or $PERFBISECT_DB)");
+    run_cmd->add_option("--format", run.format, "text, json or md")->capture_default_str();
+    run_cmd->add_flag("-q,--quiet", run.quiet, "no progress lines");
+
+    ResumeOptions resume;
+    auto* resume_cmd = app.add_subcommand("resume", "continue an interrupted session");
+    resume_cmd->add_option("session", resume.session, "the session id")->required();
+    resume_cmd->add_option("--db", resume.db, "the SQLite cache");
+    resume_cmd->add_option("--format", resume.format, "text, json or md")->capture_default_str();
+    resume_cmd->add_flag("-q,--quiet", resume.quiet, "no progress lines");
+
+    SessionsOptions sessions;
+    auto* sessions_cmd = app.add_subcommand("sessions", "list sessions");
+    sessions_cmd->add_option("--db", sessions.db, "the SQLite cache");
+    sessions_cmd->add_option("--format", sessions.format, "text or json")->capture_default_str();
+
+    ReportOptions report;
+    auto* report_cmd = app.add_subcommand("report", "render a session's result");
+    report_cmd->add_option("session", report.session, "the session id")->required();
+    report_cmd->add_option("--db", report.db, "the SQLite cache");
+    report_cmd->add_option("--format", report.format, "text, md, json or html")->capture_default_str();
+    report_cmd->add_option("-o,--output", report.output, "write to this file instead of stdout");
+    report_cmd->add_flag("--verbose-events", report.verbose, "text: include the event log");
+
+    MeasureOptions measure;
+    auto* measure_cmd = app.add_subcommand("measure", "build one commit and print its samples: checks a config");
+    measure_cmd->add_option("--config", measure.config, "the TOML config")->required();
+    measure_cmd->add_option("revision", measure.revision, "the commit to measure")->required();
+    measure_cmd->add_option("-n,--runs", measure.runs, "probe runs")->capture_default_str();
+    measure_cmd->add_option("--db", measure.db, "the SQLite cache (for the build)");
+
+    for (auto* sub : app.get_subcommands({})) {
+        sub->add_flag("-v,--verbose", verbose, "debug logs on stderr");
+    }
+
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::CallForHelp& e) {
+        return app.exit(e);
+    } catch (const CLI::CallForAllHelp& e) {
+        return app.exit(e);
+    } catch (const CLI::CallForVersion& e) {
+        return app.exit(e);
+    } catch (const CLI::ParseError& e) {
+        std::string command = "perfbisect";
+        for (auto* sub : app.get_subcommands()) {
+            command += " " + sub->get_name();
+        }
+        return print_error(fmt::format("{} (see `{} --help`)", e.what(), command),
+                           ExitCode::usage_error);
+    }
+    setup_logging(verbose);
+
+    try {
+        if (run_cmd->parsed()) return command_run(run, std::cout);
+        if (resume_cmd->parsed()) return command_resume(resume, std::cout);
+        if (sessions_cmd->parsed()) return command_sessions(sessions, std::cout);
+        if (report_cmd->parsed()) return command_report(report, std::cout);
+        if (measure_cmd->parsed()) return command_measure(measure, std::cout);
+        return print_error("no command given (see `perfbisect --help`)", ExitCode::usage_error);
+    } catch (const Failure& failure) {
+        switch (failure.kind()) {
+            case ErrorKind::usage: return print_error(failure.what(), ExitCode::usage_error);
+            case ErrorKind::interrupted: return print_error(failure.what(), ExitCode::interrupted);
+            case ErrorKind::runtime: return print_error(failure.what(), ExitCode::runtime_error);
+        }
+    } catch (const std::exception& e) {
+        return print_error(fmt::format("unexpected: {}", e.what()), ExitCode::runtime_error);
+    }
+    return static_cast<int>(ExitCode::runtime_error);
+}
 
 }  // namespace perfbisect

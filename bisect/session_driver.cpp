@@ -1,0 +1,244 @@
+#include "bisect/session_driver.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <map>
+#include <random>
+#include <set>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "util/interrupt.hpp"
+#include "util/text.hpp"
+
+namespace perfbisect {
+namespace {
+
+double unix_now() {
+    using namespace std::chrono;
+    return duration<double>(system_clock::now().time_since_epoch()).count();
+}
+
+double steady_now() {
+    using namespace std::chrono;
+    return duration<double>(steady_clock::now().time_since_epoch()).count();
+}
+
+[[noreturn]] void throw_interrupted(const std::string& session) {
+    throw Failure(ErrorKind::interrupted,
+                  fmt::format("interrupted; session {} keeps everything measured so far, continue "
+                              "it with `perfbisect resume {}`",
+                              session, session));
+}
+
+std::string describe(const CommitInfo& commit, std::size_t position, std::size_t count) {
+    return fmt::format("{} (position {}/{}) {}", commit.short_id(), position, count - 1,
+                       commit.subject);
+}
+
+}  // namespace
+
+Observations load_observations(Cache& cache, const std::string& session, const CommitRange& range,
+                               const std::string& build_fingerprint) {
+    Observations obs(range.size());
+    std::map<std::string, std::size_t> position_of;
+    for (std::size_t p = 0; p < range.size(); ++p) {
+        position_of[range.commits[p].id] = p;
+        const auto build = cache.find_build(range.commits[p].id, build_fingerprint);
+        if (!build) {
+            continue;
+        }
+        if (!build->ok) {
+            obs[p].build = BuildState::failed;
+            obs[p].build_failure = build->reason;
+        } else if (std::filesystem::is_directory(build->artifacts_dir)) {
+            obs[p].build = BuildState::ok;
+        }  // else: the artifacts are gone; build again
+    }
+    for (const auto& sample : cache.load_samples(session)) {
+        auto it = position_of.find(sample.commit);
+        if (it == position_of.end()) {
+            continue;
+        }
+        auto& o = obs[it->second];
+        if (sample.ok) {
+            o.values.push_back(sample.value);
+        } else {
+            ++o.failed_runs;
+            o.last_probe_failure = sample.failure;
+        }
+    }
+    return obs;
+}
+
+SessionDriver::SessionDriver(Cache& cache, Builder& builder, Prober& prober, Reporter& reporter,
+                             const Config& config)
+    : m_cache(cache),
+      m_builder(builder),
+      m_prober(prober),
+      m_reporter(reporter),
+      m_config(config),
+      m_build_fingerprint(config.build_fingerprint()),
+      m_probe_fingerprint(config.probe_fingerprint()) {}
+
+Outcome SessionDriver::run(const std::string& session) {
+    const CommitRange range = m_cache.load_range(session);
+    const PlannerSettings settings{m_config.decide, m_config.probe.direction};
+
+    // Decisions already in the event log are not logged twice after a resume.
+    std::set<std::size_t> logged;
+    for (const auto& event : m_cache.load_events(session)) {
+        if (event.kind == "decision") {
+            const auto at = event.data.find("\"position\":");
+            if (at != std::string::npos) {
+                logged.insert(std::stoul(event.data.substr(at + 11)));
+            }
+        }
+    }
+
+    double last_tick = steady_now();
+    auto account_time = [&] {
+        const double now = steady_now();
+        m_cache.add_wall_seconds(session, now - last_tick);
+        last_tick = now;
+    };
+
+    while (true) {
+        if (interrupt_requested()) {
+            account_time();
+            throw_interrupted(session);
+        }
+        const Observations obs = load_observations(m_cache, session, range, m_build_fingerprint);
+        Plan plan = plan_next(settings, obs);
+        for (const auto& decision : plan.decisions) {
+            if (logged.insert(decision.position).second) {
+                const auto& commit = range.commits[decision.position];
+                m_reporter.progress(fmt::format("{} is {}", describe(commit, decision.position,
+                                                                     range.size()),
+                                                decision.reason));
+                m_cache.append_event(
+                    session, "decision",
+                    fmt::format("{} {}: {}", commit.short_id(), to_string(decision.verdict),
+                                decision.reason),
+                    fmt::format(R"({{"position":{},"commit":{},"verdict":{}}})", decision.position,
+                                json_quote(commit.id), json_quote(to_string(decision.verdict))));
+            }
+        }
+
+        if (const auto* b = std::get_if<BuildAction>(&plan.next)) {
+            build(session, range.commits[b->position], b->position, range.size());
+        } else if (const auto* m = std::get_if<MeasureAction>(&plan.next)) {
+            measure(session, range, *m);
+        } else if (const auto* f = std::get_if<FailAction>(&plan.next)) {
+            account_time();
+            m_cache.append_event(session, "failed", f->message);
+            throw Failure(ErrorKind::runtime, f->message);
+        } else {
+            const Outcome outcome = std::get<DoneAction>(plan.next).outcome;
+            account_time();
+            m_cache.finish_session(session, to_string(outcome.status), outcome.summary);
+            m_cache.append_event(session, "done", outcome.summary,
+                                 fmt::format(R"({{"status":{}}})",
+                                             json_quote(to_string(outcome.status))));
+            m_reporter.progress(outcome.summary);
+            return outcome;
+        }
+        account_time();
+    }
+}
+
+void SessionDriver::build(const std::string& session, const CommitInfo& commit,
+                          std::size_t position, std::size_t count) {
+    m_reporter.progress("building " + describe(commit, position, count));
+    const BuildOutcome outcome = m_builder.build(commit);
+    if (outcome.interrupted || interrupt_requested()) {
+        throw_interrupted(session);
+    }
+    BuildRecord record;
+    record.commit = commit.id;
+    record.fingerprint = m_build_fingerprint;
+    record.ok = outcome.ok;
+    record.reason = outcome.reason;
+    record.seconds = outcome.seconds;
+    record.artifacts_dir = outcome.artifacts_dir.string();
+    record.worktree = outcome.worktree.string();
+    record.log_path = outcome.log_path.string();
+    record.session = session;
+    m_cache.store_build(record);
+    const std::string message =
+        outcome.ok ? fmt::format("built {} in {}", commit.short_id(), format_seconds(outcome.seconds))
+                   : fmt::format("build of {} failed: {} (log: {})", commit.short_id(),
+                                 outcome.reason, outcome.log_path.string());
+    m_cache.append_event(session, "build", message,
+                         fmt::format(R"({{"position":{},"commit":{},"ok":{},"seconds":{}}})",
+                                     position, json_quote(commit.id), outcome.ok, outcome.seconds));
+    if (!outcome.ok) {
+        m_reporter.progress(message);
+    }
+}
+
+void SessionDriver::measure(const std::string& session, const CommitRange& range,
+                            const MeasureAction& action) {
+    std::int64_t round = 0;
+    std::int64_t run = 0;
+    for (const auto& sample : m_cache.load_samples(session)) {
+        round = std::max(round, sample.round);
+        run = std::max(run, sample.run);
+    }
+
+    std::map<std::size_t, ProbeTarget> targets;
+    std::string names;
+    for (std::size_t p : action.positions) {
+        const auto& commit = range.commits[p];
+        const auto build = m_cache.find_build(commit.id, m_build_fingerprint);
+        if (!build || !build->ok) {
+            throw Failure(ErrorKind::runtime,
+                          fmt::format("internal error: {} has no build to measure", commit.id));
+        }
+        targets[p] = ProbeTarget{&commit, build->artifacts_dir, build->worktree};
+        names += (names.empty() ? "" : ", ") + describe(commit, p, range.size());
+    }
+    m_reporter.progress(fmt::format("measuring {} round{} of {}", action.rounds,
+                                    action.rounds == 1 ? "" : "s", names));
+
+    std::vector<std::size_t> order = action.positions;
+    for (int r = 0; r < action.rounds; ++r) {
+        ++round;
+        // Shuffled, but reproducibly: the order depends only on the session and round.
+        std::mt19937_64 rng(std::hash<std::string>{}(session) ^ static_cast<std::uint64_t>(round));
+        std::shuffle(order.begin(), order.end(), rng);
+        for (std::size_t p : order) {
+            const ProbeRun result = m_prober.run(targets[p]);
+            if (result.interrupted || interrupt_requested()) {
+                throw_interrupted(session);
+            }
+            ++run;
+            SampleRecord base;
+            base.commit = range.commits[p].id;
+            base.round = round;
+            base.run = run;
+            base.wall_seconds = result.wall_seconds;
+            base.timestamp = unix_now();
+            base.build_fingerprint = m_build_fingerprint;
+            base.probe_fingerprint = m_probe_fingerprint;
+            std::vector<SampleRecord> samples;
+            if (result.ok) {
+                for (double value : result.values) {
+                    SampleRecord s = base;
+                    s.ok = true;
+                    s.value = value;
+                    samples.push_back(s);
+                }
+            } else {
+                base.ok = false;
+                base.failure = result.failure;
+                samples.push_back(base);
+                spdlog::warn("probe failed on {}: {}", range.commits[p].short_id(), result.failure);
+            }
+            m_cache.store_samples(session, samples);
+        }
+    }
+}
+
+}  // namespace perfbisect

@@ -1,0 +1,50 @@
+#pragma once
+
+// The effectful half of the search: asks the planner for the next action,
+// carries it out through Builder and Prober, and records every result in the
+// cache before asking again. Running it on a session that was interrupted
+// simply continues it.
+
+#include <string>
+
+#include "bisect/planner.hpp"
+#include "bisect/repository.hpp"
+#include "builders/builder.hpp"
+#include "cache/cache.hpp"
+#include "probes/prober.hpp"
+#include "report/reporter.hpp"
+
+namespace perfbisect {
+
+// Everything the cache knows about the session's commits, in planner form.
+// Builds count when they match build_fingerprint (and their artifacts still exist).
+Observations load_observations(Cache& cache, const std::string& session, const CommitRange& range,
+                               const std::string& build_fingerprint);
+
+class SessionDriver {
+public:
+    SessionDriver(Cache& cache, Builder& builder, Prober& prober, Reporter& reporter,
+                  const Config& config);
+
+    // Runs the session to its end and returns the outcome, which is also
+    // stored (status, stop reason, a "done" event). Throws Failure with kind
+    // interrupted when SIGINT/SIGTERM arrived (the session stays resumable) and
+    // kind runtime when good or bad cannot be built or measured.
+    Outcome run(const std::string& session);
+
+private:
+    void build(const std::string& session, const CommitInfo& commit, std::size_t position,
+               std::size_t count);
+    void measure(const std::string& session, const CommitRange& range,
+                 const MeasureAction& action);
+
+    Cache& m_cache;
+    Builder& m_builder;
+    Prober& m_prober;
+    Reporter& m_reporter;
+    const Config& m_config;
+    std::string m_build_fingerprint;
+    std::string m_probe_fingerprint;
+};
+
+}  // namespace perfbisect

@@ -1,0 +1,380 @@
+#include "cache/cache.hpp"
+
+#include <chrono>
+#include <cstdlib>
+#include <random>
+
+#include <fmt/format.h>
+
+#include "util/error.hpp"
+
+namespace perfbisect {
+namespace {
+
+double now_seconds() {
+    using namespace std::chrono;
+    return duration<double>(system_clock::now().time_since_epoch()).count();
+}
+
+// Schema migrations: entry i brings a database from user_version i to i+1.
+// Append only; never edit a migration that has shipped.
+const char* const k_migrations[] = {
+    R"sql(
+CREATE TABLE sessions (
+    id TEXT PRIMARY KEY,
+    status TEXT NOT NULL,
+    good TEXT NOT NULL,
+    bad TEXT NOT NULL,
+    config_path TEXT NOT NULL,
+    config_text TEXT NOT NULL,
+    metric TEXT NOT NULL,
+    direction TEXT NOT NULL,
+    created INTEGER NOT NULL,
+    updated INTEGER NOT NULL,
+    wall_seconds REAL NOT NULL DEFAULT 0,
+    stop_reason TEXT NOT NULL DEFAULT ''
+);
+CREATE TABLE commits (
+    session_id TEXT NOT NULL REFERENCES sessions(id),
+    position INTEGER NOT NULL,
+    commit_id TEXT NOT NULL,
+    subject TEXT NOT NULL,
+    author TEXT NOT NULL,
+    time INTEGER NOT NULL,
+    PRIMARY KEY (session_id, position)
+);
+CREATE TABLE builds (
+    id INTEGER PRIMARY KEY,
+    commit_id TEXT NOT NULL,
+    fingerprint TEXT NOT NULL,
+    ok INTEGER NOT NULL,
+    reason TEXT NOT NULL,
+    seconds REAL NOT NULL,
+    artifacts_dir TEXT NOT NULL,
+    worktree TEXT NOT NULL,
+    log_path TEXT NOT NULL,
+    session_id TEXT NOT NULL,
+    created INTEGER NOT NULL,
+    UNIQUE (commit_id, fingerprint)
+);
+CREATE TABLE samples (
+    id INTEGER PRIMARY KEY,
+    session_id TEXT NOT NULL REFERENCES sessions(id),
+    commit_id TEXT NOT NULL,
+    round INTEGER NOT NULL,
+    run INTEGER NOT NULL,
+    ok INTEGER NOT NULL,
+    value REAL,
+    failure TEXT NOT NULL,
+    wall_seconds REAL NOT NULL,
+    timestamp REAL NOT NULL,
+    build_fingerprint TEXT NOT NULL,
+    probe_fingerprint TEXT NOT NULL
+);
+CREATE INDEX samples_by_session ON samples (session_id, commit_id);
+CREATE TABLE events (
+    id INTEGER PRIMARY KEY,
+    session_id TEXT NOT NULL,
+    timestamp REAL NOT NULL,
+    kind TEXT NOT NULL,
+    message TEXT NOT NULL,
+    data TEXT NOT NULL
+);
+CREATE INDEX events_by_session ON events (session_id, id);
+)sql",
+};
+
+static_assert(std::size(k_migrations) == Cache::k_schema_version);
+
+std::string new_session_id() {
+    std::random_device device;
+    std::mt19937_64 rng(device() ^ static_cast<std::uint64_t>(now_seconds() * 1e6));
+    return fmt::format("{:08x}", static_cast<std::uint32_t>(rng()));
+}
+
+SessionRecord read_session(const Statement& s) {
+    SessionRecord r;
+    r.id = s.column_text(0);
+    r.status = s.column_text(1);
+    r.good = s.column_text(2);
+    r.bad = s.column_text(3);
+    r.config_path = s.column_text(4);
+    r.config_text = s.column_text(5);
+    r.metric = s.column_text(6);
+    r.direction = s.column_text(7);
+    r.created = s.column_int(8);
+    r.updated = s.column_int(9);
+    r.wall_seconds = s.column_double(10);
+    r.stop_reason = s.column_text(11);
+    return r;
+}
+
+constexpr const char* k_session_columns =
+    "id, status, good, bad, config_path, config_text, metric, direction, created, updated, "
+    "wall_seconds, stop_reason";
+
+BuildRecord read_build(const Statement& s) {
+    BuildRecord b;
+    b.commit = s.column_text(0);
+    b.fingerprint = s.column_text(1);
+    b.ok = s.column_int(2) != 0;
+    b.reason = s.column_text(3);
+    b.seconds = s.column_double(4);
+    b.artifacts_dir = s.column_text(5);
+    b.worktree = s.column_text(6);
+    b.log_path = s.column_text(7);
+    b.session = s.column_text(8);
+    b.created = s.column_int(9);
+    return b;
+}
+
+constexpr const char* k_build_columns =
+    "commit_id, fingerprint, ok, reason, seconds, artifacts_dir, worktree, log_path, session_id, "
+    "created";
+
+}  // namespace
+
+std::filesystem::path default_database_path() {
+    if (const char* env = std::getenv("PERFBISECT_DB"); env != nullptr && *env != '\0') {
+        return env;
+    }
+    return std::filesystem::path(".perfbisect") / "perfbisect.db";
+}
+
+Cache Cache::open(const std::filesystem::path& path) {
+    if (path.has_parent_path()) {
+        std::error_code ec;
+        std::filesystem::create_directories(path.parent_path(), ec);
+        if (ec) {
+            throw Failure(ErrorKind::runtime,
+                          fmt::format("cannot create the database directory {}: {} (choose "
+                                      "another --db path)",
+                                      path.parent_path().string(), ec.message()));
+        }
+    }
+    Cache cache(Database::open(path));
+    cache.m_db.exec("PRAGMA busy_timeout = 10000");
+    cache.m_db.exec("PRAGMA journal_mode = WAL");
+    cache.m_db.exec("PRAGMA synchronous = NORMAL");
+    cache.m_db.exec("PRAGMA foreign_keys = ON");
+    cache.migrate();
+    return cache;
+}
+
+void Cache::migrate() {
+    const int version = m_db.user_version();
+    if (version > k_schema_version) {
+        throw Failure(ErrorKind::runtime,
+                      fmt::format("database {} has schema version {}, newer than this perfbisect "
+                                  "understands ({}); upgrade perfbisect or use another --db",
+                                  m_db.path().string(), version, k_schema_version));
+    }
+    for (int v = version; v < k_schema_version; ++v) {
+        Transaction tx(m_db);
+        m_db.exec(k_migrations[v]);
+        m_db.set_user_version(v + 1);
+        tx.commit();
+    }
+}
+
+SessionRecord Cache::create_session(SessionRecord session, const CommitRange& range) {
+    if (session.id.empty()) {
+        session.id = new_session_id();
+    }
+    const auto now = static_cast<std::int64_t>(now_seconds());
+    session.created = session.updated = now;
+    Transaction tx(m_db);
+    m_db.prepare(fmt::format("INSERT INTO sessions ({}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                             k_session_columns))
+        .bind(1, session.id)
+        .bind(2, session.status)
+        .bind(3, session.good)
+        .bind(4, session.bad)
+        .bind(5, session.config_path)
+        .bind(6, session.config_text)
+        .bind(7, session.metric)
+        .bind(8, session.direction)
+        .bind(9, session.created)
+        .bind(10, session.updated)
+        .bind(11, session.wall_seconds)
+        .bind(12, session.stop_reason)
+        .run();
+    Statement insert = m_db.prepare(
+        "INSERT INTO commits (session_id, position, commit_id, subject, author, time) "
+        "VALUES (?,?,?,?,?,?)");
+    for (std::size_t i = 0; i < range.commits.size(); ++i) {
+        const auto& c = range.commits[i];
+        insert.reset();
+        insert.bind(1, session.id)
+            .bind(2, static_cast<std::int64_t>(i))
+            .bind(3, c.id)
+            .bind(4, c.subject)
+            .bind(5, c.author)
+            .bind(6, c.time)
+            .run();
+    }
+    tx.commit();
+    return session;
+}
+
+std::optional<SessionRecord> Cache::find_session(const std::string& id) {
+    Statement s =
+        m_db.prepare(fmt::format("SELECT {} FROM sessions WHERE id = ?", k_session_columns));
+    s.bind(1, id);
+    if (!s.step()) {
+        return std::nullopt;
+    }
+    return read_session(s);
+}
+
+std::vector<SessionRecord> Cache::list_sessions() {
+    Statement s = m_db.prepare(
+        fmt::format("SELECT {} FROM sessions ORDER BY created, rowid", k_session_columns));
+    std::vector<SessionRecord> out;
+    while (s.step()) {
+        out.push_back(read_session(s));
+    }
+    return out;
+}
+
+void Cache::finish_session(const std::string& id, const std::string& status,
+                           const std::string& stop_reason) {
+    m_db.prepare("UPDATE sessions SET status = ?, stop_reason = ?, updated = ? WHERE id = ?")
+        .bind(1, status)
+        .bind(2, stop_reason)
+        .bind(3, static_cast<std::int64_t>(now_seconds()))
+        .bind(4, id)
+        .run();
+}
+
+void Cache::add_wall_seconds(const std::string& id, double seconds) {
+    m_db.prepare("UPDATE sessions SET wall_seconds = wall_seconds + ?, updated = ? WHERE id = ?")
+        .bind(1, seconds)
+        .bind(2, static_cast<std::int64_t>(now_seconds()))
+        .bind(3, id)
+        .run();
+}
+
+CommitRange Cache::load_range(const std::string& session) {
+    Statement s = m_db.prepare(
+        "SELECT commit_id, subject, author, time FROM commits WHERE session_id = ? "
+        "ORDER BY position");
+    s.bind(1, session);
+    CommitRange range;
+    while (s.step()) {
+        range.commits.push_back(
+            CommitInfo{s.column_text(0), s.column_text(1), s.column_text(2), s.column_int(3)});
+    }
+    return range;
+}
+
+std::optional<BuildRecord> Cache::find_build(const std::string& commit,
+                                             const std::string& fingerprint) {
+    Statement s = m_db.prepare(fmt::format(
+        "SELECT {} FROM builds WHERE commit_id = ? AND fingerprint = ?", k_build_columns));
+    s.bind(1, commit).bind(2, fingerprint);
+    if (!s.step()) {
+        return std::nullopt;
+    }
+    return read_build(s);
+}
+
+void Cache::store_build(const BuildRecord& b) {
+    m_db.prepare(fmt::format("INSERT OR REPLACE INTO builds ({}) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                             k_build_columns))
+        .bind(1, b.commit)
+        .bind(2, b.fingerprint)
+        .bind(3, b.ok ? 1 : 0)
+        .bind(4, b.reason)
+        .bind(5, b.seconds)
+        .bind(6, b.artifacts_dir)
+        .bind(7, b.worktree)
+        .bind(8, b.log_path)
+        .bind(9, b.session)
+        .bind(10, b.created != 0 ? b.created : static_cast<std::int64_t>(now_seconds()))
+        .run();
+}
+
+std::vector<BuildRecord> Cache::builds_by_session(const std::string& session) {
+    Statement s = m_db.prepare(
+        fmt::format("SELECT {} FROM builds WHERE session_id = ? ORDER BY id", k_build_columns));
+    s.bind(1, session);
+    std::vector<BuildRecord> out;
+    while (s.step()) {
+        out.push_back(read_build(s));
+    }
+    return out;
+}
+
+void Cache::store_samples(const std::string& session, const std::vector<SampleRecord>& samples) {
+    Transaction tx(m_db);
+    Statement insert = m_db.prepare(
+        "INSERT INTO samples (session_id, commit_id, round, run, ok, value, failure, "
+        "wall_seconds, timestamp, build_fingerprint, probe_fingerprint) "
+        "VALUES (?,?,?,?,?,?,?,?,?,?,?)");
+    for (const auto& sample : samples) {
+        insert.reset();
+        insert.bind(1, session)
+            .bind(2, sample.commit)
+            .bind(3, sample.round)
+            .bind(4, sample.run)
+            .bind(5, sample.ok ? 1 : 0)
+            .bind(6, sample.ok ? std::optional<double>(sample.value) : std::nullopt)
+            .bind(7, sample.failure)
+            .bind(8, sample.wall_seconds)
+            .bind(9, sample.timestamp != 0 ? sample.timestamp : now_seconds())
+            .bind(10, sample.build_fingerprint)
+            .bind(11, sample.probe_fingerprint)
+            .run();
+    }
+    tx.commit();
+}
+
+std::vector<SampleRecord> Cache::load_samples(const std::string& session) {
+    Statement s = m_db.prepare(
+        "SELECT commit_id, round, run, ok, value, failure, wall_seconds, timestamp, "
+        "build_fingerprint, probe_fingerprint FROM samples WHERE session_id = ? ORDER BY id");
+    s.bind(1, session);
+    std::vector<SampleRecord> out;
+    while (s.step()) {
+        SampleRecord r;
+        r.commit = s.column_text(0);
+        r.round = s.column_int(1);
+        r.run = s.column_int(2);
+        r.ok = s.column_int(3) != 0;
+        r.value = s.column_is_null(4) ? 0 : s.column_double(4);
+        r.failure = s.column_text(5);
+        r.wall_seconds = s.column_double(6);
+        r.timestamp = s.column_double(7);
+        r.build_fingerprint = s.column_text(8);
+        r.probe_fingerprint = s.column_text(9);
+        out.push_back(std::move(r));
+    }
+    return out;
+}
+
+void Cache::append_event(const std::string& session, const std::string& kind,
+                         const std::string& message, const std::string& data) {
+    m_db.prepare(
+            "INSERT INTO events (session_id, timestamp, kind, message, data) VALUES (?,?,?,?,?)")
+        .bind(1, session)
+        .bind(2, now_seconds())
+        .bind(3, kind)
+        .bind(4, message)
+        .bind(5, data)
+        .run();
+}
+
+std::vector<EventRecord> Cache::load_events(const std::string& session) {
+    Statement s = m_db.prepare(
+        "SELECT id, timestamp, kind, message, data FROM events WHERE session_id = ? ORDER BY id");
+    s.bind(1, session);
+    std::vector<EventRecord> out;
+    while (s.step()) {
+        out.push_back(EventRecord{s.column_int(0), s.column_double(1), s.column_text(2),
+                                  s.column_text(3), s.column_text(4)});
+    }
+    return out;
+}
+
+}  // namespace perfbisect

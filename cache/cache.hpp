@@ -1,0 +1,115 @@
+#pragma once
+
+// The SQLite store of everything perfbisect learns: sessions, the commit range
+// of each session, builds (shared across sessions, keyed by commit and build
+// fingerprint), samples (each with its timestamp and interleaving round) and an
+// append-only event log. Every write is committed before the call returns, so
+// a kill -9 loses at most the measurement in flight.
+//
+// Not thread-safe; one Cache per thread. Two processes may share a file (WAL,
+// busy timeout).
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "bisect/repository.hpp"
+#include "cache/sqlite.hpp"
+
+namespace perfbisect {
+
+struct SessionRecord {
+    std::string id;
+    std::string status = "running";  // a report status (culprit_found, …) or "running"
+    std::string good;                // the revisions as the user gave them
+    std::string bad;
+    std::string config_path;         // absolute path of the config file when started
+    std::string config_text;         // the config as read then (resume needs no file)
+    std::string metric;
+    std::string direction;
+    std::int64_t created = 0;        // unix seconds
+    std::int64_t updated = 0;
+    double wall_seconds = 0;         // time spent running the session, over all its runs
+    std::string stop_reason;         // why it stopped, for humans
+};
+
+struct BuildRecord {
+    std::string commit;
+    std::string fingerprint;
+    bool ok = false;
+    std::string reason;              // why it failed; empty when ok
+    double seconds = 0;
+    std::string artifacts_dir;
+    std::string worktree;
+    std::string log_path;
+    std::string session;             // the session that built it
+    std::int64_t created = 0;
+};
+
+struct SampleRecord {
+    std::string commit;
+    std::int64_t round = 0;          // interleaving round; commits of one round alternate
+    std::int64_t run = 0;            // probe run number within the session; one run may give several values
+    bool ok = true;
+    double value = 0;                // valid when ok; the metric's unit
+    std::string failure;             // why the run failed; empty when ok
+    double wall_seconds = 0;         // of the probe run
+    double timestamp = 0;            // unix seconds, sub-second precision
+    std::string build_fingerprint;
+    std::string probe_fingerprint;
+};
+
+struct EventRecord {
+    std::int64_t id = 0;
+    double timestamp = 0;
+    std::string kind;                // "session", "build", "measure", "decision", "done", …
+    std::string message;             // one line for humans
+    std::string data;                // JSON object with the details
+};
+
+class Cache {
+public:
+    static constexpr int k_schema_version = 1;
+
+    // Opens or creates the database (and its directory), migrating an older
+    // schema; a newer schema is an error telling to upgrade perfbisect.
+    static Cache open(const std::filesystem::path& path);
+
+    const std::filesystem::path& path() const { return m_db.path(); }
+
+    // Sessions. create_session() assigns id and timestamps when empty.
+    SessionRecord create_session(SessionRecord session, const CommitRange& range);
+    std::optional<SessionRecord> find_session(const std::string& id);
+    std::vector<SessionRecord> list_sessions();
+    void finish_session(const std::string& id, const std::string& status,
+                        const std::string& stop_reason);
+    void add_wall_seconds(const std::string& id, double seconds);
+    CommitRange load_range(const std::string& session);
+
+    // Builds.
+    std::optional<BuildRecord> find_build(const std::string& commit, const std::string& fingerprint);
+    void store_build(const BuildRecord& build);
+    std::vector<BuildRecord> builds_by_session(const std::string& session);
+
+    // Samples, in the order they were taken.
+    void store_samples(const std::string& session, const std::vector<SampleRecord>& samples);
+    std::vector<SampleRecord> load_samples(const std::string& session);
+
+    // Events.
+    void append_event(const std::string& session, const std::string& kind,
+                      const std::string& message, const std::string& data = "{}");
+    std::vector<EventRecord> load_events(const std::string& session);
+
+private:
+    explicit Cache(Database db) : m_db(std::move(db)) {}
+    void migrate();
+    Database m_db;
+};
+
+// The default database path: $PERFBISECT_DB, else .perfbisect/perfbisect.db in
+// the current directory.
+std::filesystem::path default_database_path();
+
+}  // namespace perfbisect

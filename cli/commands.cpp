@@ -1,0 +1,259 @@
+#include "cli/commands.hpp"
+
+#include <fstream>
+#include <ostream>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "bisect/session_driver.hpp"
+#include "builders/builder.hpp"
+#include "cache/cache.hpp"
+#include "config/config.hpp"
+#include "probes/prober.hpp"
+#include "report/report.hpp"
+#include "report/reporter.hpp"
+#include "stats/summary.hpp"
+#include "util/exit_code.hpp"
+#include "util/interrupt.hpp"
+#include "util/text.hpp"
+
+namespace perfbisect {
+namespace {
+
+std::filesystem::path database_path(const std::filesystem::path& db) {
+    return std::filesystem::absolute(db.empty() ? default_database_path() : db);
+}
+
+// Builds, artifacts and scratch directories live beside the database.
+std::filesystem::path work_dir(const std::filesystem::path& db) {
+    return db.parent_path() / "work";
+}
+
+void check_format(const std::string& format, std::initializer_list<const char*> allowed) {
+    std::string list;
+    for (const char* a : allowed) {
+        if (format == a) {
+            return;
+        }
+        list += (list.empty() ? "" : ", ") + std::string(a);
+    }
+    throw Failure(ErrorKind::usage,
+                  fmt::format("unknown --format '{}' (use {})", format, list));
+}
+
+int exit_code_for(const std::string& status) {
+    if (status == "culprit_found") return static_cast<int>(ExitCode::culprit_found);
+    if (status == "not_reproduced") return static_cast<int>(ExitCode::not_reproduced);
+    if (status == "running") return static_cast<int>(ExitCode::interrupted);
+    return static_cast<int>(ExitCode::inconclusive);
+}
+
+std::unique_ptr<Reporter> make_reporter(bool quiet) {
+    if (quiet) {
+        return std::make_unique<QuietReporter>();
+    }
+    return std::make_unique<StderrReporter>();
+}
+
+// Runs (or continues) a session to its end and prints its report.
+int drive(Cache& cache, const std::string& session, const Config& config,
+          const std::string& format, bool quiet, std::ostream& out) {
+    auto repository = value_or_throw(open_git_repository(config.repo.path));
+    RealProcessRunner runner;
+    const auto work = work_dir(cache.path());
+    LocalBuilder builder(*repository, runner, config.build, config.build_fingerprint(), work);
+    CommandProber prober(runner, config.probe, value_or_throw(parse_metric(config.probe.metric)),
+                         work / "scratch");
+    auto reporter = make_reporter(quiet);
+    install_interrupt_handlers();
+    SessionDriver driver(cache, builder, prober, *reporter, config);
+    try {
+        driver.run(session);
+    } catch (const Failure& failure) {
+        if (failure.kind() == ErrorKind::interrupted) {
+            throw Failure(ErrorKind::interrupted,
+                          fmt::format("interrupted; everything measured is kept: continue with "
+                                      "`perfbisect resume {} --db {}`",
+                                      session, cache.path().string()));
+        }
+        throw;
+    }
+    const SessionReport report = build_report(cache, session);
+    out << value_or_throw(render(report, format));
+    return exit_code_for(report.status);
+}
+
+}  // namespace
+
+int command_run(const RunOptions& options, std::ostream& out) {
+    check_format(options.format, {"text", "json", "md"});
+    Config config = value_or_throw(load_config(options.config));
+    auto repository = value_or_throw(open_git_repository(config.repo.path));
+    const CommitRange range = value_or_throw(
+        repository->range(options.good, options.bad, config.repo.first_parent));
+
+    Cache cache = Cache::open(database_path(options.db));
+    SessionRecord record;
+    record.good = options.good;
+    record.bad = options.bad;
+    record.config_path = config.file.string();
+    record.config_text = config.text;
+    record.metric = config.probe.metric;
+    record.direction = to_string(config.probe.direction);
+    const SessionRecord session = cache.create_session(record, range);
+    const std::string started =
+        fmt::format("session {}: {} commits from {} ({}) to {} ({}), database {}", session.id,
+                    range.size(), options.good, range.good().short_id(), options.bad,
+                    range.bad().short_id(), cache.path().string());
+    cache.append_event(session.id, "session", started);
+    if (!options.quiet) {
+        fmt::print(stderr, "perfbisect: {}\n", started);
+    }
+    return drive(cache, session.id, config, options.format, options.quiet, out);
+}
+
+int command_resume(const ResumeOptions& options, std::ostream& out) {
+    check_format(options.format, {"text", "json", "md"});
+    Cache cache = Cache::open(database_path(options.db));
+    const auto session = cache.find_session(options.session);
+    if (!session) {
+        throw Failure(ErrorKind::usage,
+                      fmt::format("unknown session '{}' in {} (list them with `perfbisect "
+                                  "sessions --db {}`)",
+                                  options.session, cache.path().string(), cache.path().string()));
+    }
+    if (session->status != "running") {
+        const SessionReport report = build_report(cache, session->id);
+        out << value_or_throw(render(report, options.format));
+        return exit_code_for(report.status);
+    }
+    const std::filesystem::path config_path(session->config_path);
+    Config config = value_or_throw(
+        parse_config(session->config_text, config_path.parent_path(), session->config_path));
+    config.file = config_path;
+    cache.append_event(session->id, "session", "resumed");
+    if (!options.quiet) {
+        fmt::print(stderr, "perfbisect: resuming session {}\n", session->id);
+    }
+    return drive(cache, session->id, config, options.format, options.quiet, out);
+}
+
+int command_sessions(const SessionsOptions& options, std::ostream& out) {
+    check_format(options.format, {"text", "json"});
+    Cache cache = Cache::open(database_path(options.db));
+    const auto sessions = cache.list_sessions();
+    if (options.format == "json") {
+        out << render_sessions_json(sessions);
+        return 0;
+    }
+    if (sessions.empty()) {
+        out << "no sessions in " << cache.path().string() << "\n";
+        return 0;
+    }
+    out << fmt::format("{:<10} {:<15} {:<20} {:<20} {}\n", "id", "status", "good", "bad",
+                       "updated");
+    for (const auto& s : sessions) {
+        out << fmt::format("{:<10} {:<15} {:<20} {:<20} {}\n", s.id, s.status, s.good, s.bad,
+                           format_utc(s.updated));
+        if (!s.stop_reason.empty()) {
+            out << "           " << s.stop_reason << "\n";
+        }
+    }
+    return 0;
+}
+
+int command_report(const ReportOptions& options, std::ostream& out) {
+    check_format(options.format, {"text", "md", "json", "html"});
+    Cache cache = Cache::open(database_path(options.db));
+    const SessionReport report = build_report(cache, options.session);
+    const std::string text = options.format == "text" ? render_text(report, options.verbose)
+                                                      : value_or_throw(render(report, options.format));
+    if (options.output.empty()) {
+        out << text;
+    } else {
+        std::ofstream file(options.output, std::ios::binary);
+        file << text;
+        if (!file) {
+            throw Failure(ErrorKind::runtime,
+                          fmt::format("cannot write {} (check the -o path)", options.output.string()));
+        }
+    }
+    return 0;
+}
+
+int command_measure(const MeasureOptions& options, std::ostream& out) {
+    check_format(options.format, {"text"});
+    if (options.runs < 1) {
+        throw Failure(ErrorKind::usage, "-n must be at least 1");
+    }
+    Config config = value_or_throw(load_config(options.config));
+    auto repository = value_or_throw(open_git_repository(config.repo.path));
+    const CommitInfo commit = value_or_throw(repository->resolve(options.revision));
+    Cache cache = Cache::open(database_path(options.db));
+    RealProcessRunner runner;
+    const auto work = work_dir(cache.path());
+    const std::string fingerprint = config.build_fingerprint();
+    install_interrupt_handlers();
+
+    auto build = cache.find_build(commit.id, fingerprint);
+    if (!build || !build->ok || !std::filesystem::is_directory(build->artifacts_dir)) {
+        fmt::print(stderr, "perfbisect: building {} {}\n", commit.short_id(), commit.subject);
+        LocalBuilder builder(*repository, runner, config.build, fingerprint, work);
+        const BuildOutcome outcome = builder.build(commit);
+        if (outcome.interrupted) {
+            throw Failure(ErrorKind::interrupted, "interrupted");
+        }
+        BuildRecord record{commit.id,
+                           fingerprint,
+                           outcome.ok,
+                           outcome.reason,
+                           outcome.seconds,
+                           outcome.artifacts_dir.string(),
+                           outcome.worktree.string(),
+                           outcome.log_path.string(),
+                           "",
+                           0};
+        cache.store_build(record);
+        build = record;
+    }
+    if (!build->ok) {
+        throw Failure(ErrorKind::runtime,
+                      fmt::format("{} does not build: {} (log: {})", commit.short_id(),
+                                  build->reason, build->log_path));
+    }
+
+    CommandProber prober(runner, config.probe, value_or_throw(parse_metric(config.probe.metric)),
+                         work / "scratch");
+    std::vector<double> values;
+    int failures = 0;
+    out << fmt::format("{} {}\n", commit.id, commit.subject);
+    for (int i = 1; i <= options.runs; ++i) {
+        const ProbeRun run = prober.run(ProbeTarget{&commit, build->artifacts_dir, build->worktree});
+        if (run.interrupted) {
+            throw Failure(ErrorKind::interrupted, "interrupted");
+        }
+        if (!run.ok) {
+            ++failures;
+            out << fmt::format("run {}: failed: {}\n", i, run.failure);
+            continue;
+        }
+        for (double v : run.values) {
+            out << fmt::format("run {}: {:.6g}\n", i, v);
+            values.push_back(v);
+        }
+    }
+    if (!values.empty()) {
+        out << fmt::format("median {:.6g}, min {:.6g}, max {:.6g}, {} value(s), {} failed run(s)\n",
+                           stats::median(values), *std::min_element(values.begin(), values.end()),
+                           *std::max_element(values.begin(), values.end()), values.size(), failures);
+    }
+    if (values.empty()) {
+        throw Failure(ErrorKind::runtime,
+                      fmt::format("every probe run failed on {}; fix [probe] in {}",
+                                  commit.short_id(), options.config.string()));
+    }
+    return 0;
+}
+
+}  // namespace perfbisect

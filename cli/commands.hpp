@@ -1,0 +1,56 @@
+#pragma once
+
+// The subcommands, one function each, free of command-line parsing: they take
+// parsed options, write results to `out` and return an exit code. Errors are
+// thrown as Failure and mapped to exit codes by perfbisect_main().
+
+#include <filesystem>
+#include <iosfwd>
+#include <string>
+
+namespace perfbisect {
+
+struct RunOptions {
+    std::filesystem::path config;
+    std::string good;
+    std::string bad;
+    std::filesystem::path db;
+    std::string format = "text";
+    bool quiet = false;
+};
+
+struct ResumeOptions {
+    std::string session;
+    std::filesystem::path db;
+    std::string format = "text";
+    bool quiet = false;
+};
+
+struct SessionsOptions {
+    std::filesystem::path db;
+    std::string format = "text";
+};
+
+struct ReportOptions {
+    std::string session;
+    std::filesystem::path db;
+    std::string format = "text";
+    std::filesystem::path output;  // empty: stdout
+    bool verbose = false;
+};
+
+struct MeasureOptions {
+    std::filesystem::path config;
+    std::string revision;
+    int runs = 5;
+    std::filesystem::path db;
+    std::string format = "text";
+};
+
+int command_run(const RunOptions& options, std::ostream& out);
+int command_resume(const ResumeOptions& options, std::ostream& out);
+int command_sessions(const SessionsOptions& options, std::ostream& out);
+int command_report(const ReportOptions& options, std::ostream& out);
+int command_measure(const MeasureOptions& options, std::ostream& out);
+
+}  // namespace perfbisect

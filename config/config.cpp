@@ -1,0 +1,454 @@
+// Config loading: the only translation unit that includes toml11.
+#include "config/config.hpp"
+
+#include <cmath>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include <fmt/format.h>
+#include <toml.hpp>
+
+#include "config/placeholders.hpp"
+#include "probes/metric.hpp"
+#include "util/text.hpp"
+
+namespace perfbisect {
+
+std::string Command::display() const {
+    if (shell) {
+        return words.empty() ? std::string() : words.front();
+    }
+    std::string out;
+    for (const auto& word : words) {
+        if (!out.empty()) {
+            out += ' ';
+        }
+        const bool plain = !word.empty() && word.find_first_of(" \t'\"\\$`") == std::string::npos;
+        out += plain ? word : shell_quote(word);
+    }
+    return out;
+}
+
+const char* to_string(Direction direction) {
+    return direction == Direction::lower_is_better ? "lower" : "higher";
+}
+
+Result<Seconds> parse_duration(const std::string& text) {
+    const std::string input = trim(text);
+    if (input.empty()) {
+        return usage_error("empty duration (write e.g. \"90s\", \"20m\" or \"1h30m\")");
+    }
+    double total = 0;
+    std::size_t i = 0;
+    bool any = false;
+    while (i < input.size()) {
+        std::size_t end = i;
+        while (end < input.size() && (std::isdigit(static_cast<unsigned char>(input[end])) ||
+                                      input[end] == '.')) {
+            ++end;
+        }
+        if (end == i) {
+            return usage_error(fmt::format(
+                "invalid duration '{}' (write e.g. \"90s\", \"20m\", \"1h30m\" or \"500ms\")",
+                input));
+        }
+        const double number = std::strtod(input.substr(i, end - i).c_str(), nullptr);
+        std::size_t unit_end = end;
+        while (unit_end < input.size() && std::isalpha(static_cast<unsigned char>(input[unit_end]))) {
+            ++unit_end;
+        }
+        const std::string unit = input.substr(end, unit_end - end);
+        double scale = 0;
+        if (unit.empty() && !any && unit_end == input.size()) {
+            scale = 1;  // a bare number: seconds
+        } else if (unit == "ms") {
+            scale = 0.001;
+        } else if (unit == "s") {
+            scale = 1;
+        } else if (unit == "m" || unit == "min") {
+            scale = 60;
+        } else if (unit == "h") {
+            scale = 3600;
+        } else {
+            return usage_error(fmt::format(
+                "invalid duration '{}' (units are ms, s, m, h; e.g. \"90s\", \"1h30m\")", input));
+        }
+        total += number * scale;
+        any = true;
+        i = unit_end;
+    }
+    if (!std::isfinite(total) || total <= 0) {
+        return usage_error(fmt::format("duration '{}' must be positive", input));
+    }
+    return Seconds(total);
+}
+
+Result<double> parse_fraction(const std::string& text) {
+    std::string input = trim(text);
+    bool percent = false;
+    if (!input.empty() && input.back() == '%') {
+        percent = true;
+        input = trim(input.substr(0, input.size() - 1));
+    }
+    char* end = nullptr;
+    const double value = std::strtod(input.c_str(), &end);
+    if (input.empty() || end != input.c_str() + input.size() || !std::isfinite(value)) {
+        return usage_error(fmt::format("invalid fraction '{}' (write e.g. \"2%\" or 0.02)", text));
+    }
+    return percent ? value / 100.0 : value;
+}
+
+namespace {
+
+// Reads one validated config; every problem becomes a usage error that names
+// the key and the file.
+class ConfigReader {
+public:
+    explicit ConfigReader(std::string origin) : m_origin(std::move(origin)) {}
+
+    [[noreturn]] void fail(const std::string& key, const std::string& problem) const {
+        throw Failure(ErrorKind::usage, fmt::format("{}: {}: {}", m_origin, key, problem));
+    }
+
+    // The keys of table that are not in known are errors.
+    void check_keys(const toml::value& table, const std::string& prefix,
+                    const std::set<std::string>& known) const {
+        for (const auto& [key, value] : table.as_table()) {
+            if (known.count(key) == 0) {
+                std::string list;
+                for (const auto& k : known) {
+                    list += (list.empty() ? "" : ", ") + k;
+                }
+                fail(prefix.empty() ? key : prefix + "." + key,
+                     fmt::format("unknown key (known keys{}: {})",
+                                 prefix.empty() ? "" : " of [" + prefix + "]", list));
+            }
+        }
+    }
+
+    const toml::value* find(const toml::value& table, const std::string& key) const {
+        const auto& t = table.as_table();
+        auto it = t.find(key);
+        return it == t.end() ? nullptr : &it->second;
+    }
+
+    std::string string_value(const toml::value& v, const std::string& key) const {
+        if (!v.is_string()) {
+            fail(key, fmt::format("expected a string, got {}", type_name(v)));
+        }
+        return v.as_string().str;
+    }
+
+    bool bool_value(const toml::value& v, const std::string& key) const {
+        if (!v.is_boolean()) {
+            fail(key, fmt::format("expected true or false, got {}", type_name(v)));
+        }
+        return v.as_boolean();
+    }
+
+    std::int64_t integer_value(const toml::value& v, const std::string& key) const {
+        if (!v.is_integer()) {
+            fail(key, fmt::format("expected an integer, got {}", type_name(v)));
+        }
+        return v.as_integer();
+    }
+
+    double number_value(const toml::value& v, const std::string& key) const {
+        if (v.is_integer()) {
+            return static_cast<double>(v.as_integer());
+        }
+        if (!v.is_floating()) {
+            fail(key, fmt::format("expected a number, got {}", type_name(v)));
+        }
+        return v.as_floating();
+    }
+
+    std::vector<std::string> string_array(const toml::value& v, const std::string& key) const {
+        if (!v.is_array()) {
+            fail(key, fmt::format("expected an array of strings, got {}", type_name(v)));
+        }
+        std::vector<std::string> out;
+        for (const auto& item : v.as_array()) {
+            if (!item.is_string()) {
+                fail(key, fmt::format("expected an array of strings, found {}", type_name(item)));
+            }
+            out.push_back(item.as_string().str);
+        }
+        return out;
+    }
+
+    std::map<std::string, std::string> string_table(const toml::value& v,
+                                                    const std::string& key) const {
+        if (!v.is_table()) {
+            fail(key, fmt::format("expected a table of strings, got {}", type_name(v)));
+        }
+        std::map<std::string, std::string> out;
+        for (const auto& [name, value] : v.as_table()) {
+            out[name] = string_value(value, key + "." + name);
+        }
+        return out;
+    }
+
+    Seconds duration_value(const toml::value& v, const std::string& key) const {
+        Result<Seconds> parsed = v.is_string()
+                                     ? parse_duration(v.as_string().str)
+                                     : (v.is_integer() || v.is_floating())
+                                           ? parse_duration(fmt::format("{}", number_value(v, key)))
+                                           : usage_error("expected a duration like \"90s\"");
+        if (!parsed) {
+            fail(key, parsed.error().message);
+        }
+        return *parsed;
+    }
+
+    Command command_value(const toml::value& v, const std::string& key,
+                          const std::set<std::string>& placeholders) const {
+        Command command;
+        if (v.is_string()) {
+            command.shell = true;
+            command.words = {v.as_string().str};
+        } else if (v.is_array()) {
+            command.words = string_array(v, key);
+        } else {
+            fail(key, fmt::format("expected a string (run by /bin/sh -c) or an array (argv), got {}",
+                                  type_name(v)));
+        }
+        if (command.empty() || trim(command.words.front()).empty()) {
+            fail(key, "the command is empty; give the command to run");
+        }
+        for (const auto& word : command.words) {
+            for (const auto& name : find_placeholders(word)) {
+                if (placeholders.count(name) == 0) {
+                    std::string list;
+                    for (const auto& p : placeholders) {
+                        list += (list.empty() ? "{" : ", {") + p + "}";
+                    }
+                    fail(key, fmt::format("unknown placeholder {{{}}} (available here: {}; write "
+                                          "{{{{ and }}}} for literal braces)",
+                                          name, list));
+                }
+            }
+        }
+        return command;
+    }
+
+    static std::string type_name(const toml::value& v) {
+        switch (v.type()) {
+            case toml::value_t::boolean: return "a boolean";
+            case toml::value_t::integer: return "an integer";
+            case toml::value_t::floating: return "a float";
+            case toml::value_t::string: return "a string";
+            case toml::value_t::array: return "an array";
+            case toml::value_t::table: return "a table";
+            default: return "a date or time";
+        }
+    }
+
+private:
+    std::string m_origin;
+};
+
+const toml::value* section(const ConfigReader& reader, const toml::value& root,
+                           const std::string& name) {
+    const toml::value* v = reader.find(root, name);
+    if (v != nullptr && !v->is_table()) {
+        reader.fail(name, "expected a table, e.g. [" + name + "]");
+    }
+    return v;
+}
+
+}  // namespace
+
+Result<Config> parse_config(const std::string& text, const std::filesystem::path& base_dir,
+                            const std::string& origin) {
+    toml::value root;
+    try {
+        std::istringstream stream(text);
+        root = toml::parse(stream, origin);
+    } catch (const toml::syntax_error& e) {
+        // toml11's messages span several lines; keep the first, which names the problem.
+        std::string first = trim(split_lines(e.what()).empty() ? "" : split_lines(e.what())[0]);
+        if (first.starts_with("[error] ")) {
+            first = first.substr(8);
+        }
+        // The numbered source line (" 3 | key = ...") tells where.
+        std::string line_number;
+        for (const auto& line : split_lines(e.what())) {
+            const std::string t = trim(line);
+            const auto bar = t.find(" |");
+            if (bar != std::string::npos && bar > 0 &&
+                t.find_first_not_of("0123456789") == bar) {
+                line_number = t.substr(0, bar);
+                break;
+            }
+        }
+        return usage_error(fmt::format("{}{}: invalid TOML: {} (fix the syntax)", origin,
+                                       line_number.empty() ? "" : ":" + line_number, first));
+    } catch (const std::exception& e) {
+        return usage_error(fmt::format("{}: invalid TOML: {}", origin, trim(e.what())));
+    }
+
+    try {
+        ConfigReader r(origin);
+        Config config;
+        config.text = text;
+        r.check_keys(root, "", {"repo", "build", "probe", "decide"});
+
+        config.repo.path = base_dir;
+        if (const auto* repo = section(r, root, "repo")) {
+            r.check_keys(*repo, "repo", {"path", "first_parent"});
+            if (const auto* v = r.find(*repo, "path")) {
+                const std::filesystem::path p = r.string_value(*v, "repo.path");
+                config.repo.path = p.is_absolute() ? p : base_dir / p;
+            }
+            if (const auto* v = r.find(*repo, "first_parent")) {
+                config.repo.first_parent = r.bool_value(*v, "repo.first_parent");
+            }
+        }
+        config.repo.path = config.repo.path.lexically_normal();
+
+        const std::set<std::string> build_placeholders = {"commit", "short", "worktree"};
+        const auto* build = section(r, root, "build");
+        if (build == nullptr) {
+            r.fail("build", "missing section [build] with a `command` that builds the program");
+        }
+        r.check_keys(*build, "build", {"command", "artifacts", "timeout", "env"});
+        const auto* build_command = r.find(*build, "command");
+        if (build_command == nullptr) {
+            r.fail("build.command", "missing; give the command that builds one commit");
+        }
+        config.build.command = r.command_value(*build_command, "build.command", build_placeholders);
+        if (const auto* v = r.find(*build, "artifacts")) {
+            config.build.artifacts = r.string_array(*v, "build.artifacts");
+            for (const auto& artifact : config.build.artifacts) {
+                const std::filesystem::path p(artifact);
+                if (artifact.empty() || p.is_absolute()) {
+                    r.fail("build.artifacts",
+                           fmt::format("'{}' must be a path relative to the checkout", artifact));
+                }
+            }
+        }
+        if (const auto* v = r.find(*build, "timeout")) {
+            config.build.timeout = r.duration_value(*v, "build.timeout");
+        }
+        if (const auto* v = r.find(*build, "env")) {
+            config.build.env = r.string_table(*v, "build.env");
+        }
+
+        const std::set<std::string> probe_placeholders = {"commit", "short", "worktree",
+                                                          "artifacts", "out"};
+        const auto* probe = section(r, root, "probe");
+        if (probe == nullptr) {
+            r.fail("probe", "missing section [probe] with the benchmark `command`");
+        }
+        r.check_keys(*probe, "probe", {"command", "metric", "direction", "timeout", "env"});
+        const auto* probe_command = r.find(*probe, "command");
+        if (probe_command == nullptr) {
+            r.fail("probe.command", "missing; give the benchmark command to run");
+        }
+        config.probe.command = r.command_value(*probe_command, "probe.command", probe_placeholders);
+        if (const auto* v = r.find(*probe, "metric")) {
+            config.probe.metric = r.string_value(*v, "probe.metric");
+        }
+        if (auto metric = parse_metric(config.probe.metric); !metric) {
+            r.fail("probe.metric", metric.error().message);
+        }
+        if (const auto* v = r.find(*probe, "direction")) {
+            const std::string direction = r.string_value(*v, "probe.direction");
+            if (direction == "lower") {
+                config.probe.direction = Direction::lower_is_better;
+            } else if (direction == "higher") {
+                config.probe.direction = Direction::higher_is_better;
+            } else {
+                r.fail("probe.direction",
+                       fmt::format("'{}' is not a direction (use \"lower\" when lower is better, "
+                                   "\"higher\" for throughput)",
+                                   direction));
+            }
+        }
+        if (const auto* v = r.find(*probe, "timeout")) {
+            config.probe.timeout = r.duration_value(*v, "probe.timeout");
+        }
+        if (const auto* v = r.find(*probe, "env")) {
+            config.probe.env = r.string_table(*v, "probe.env");
+        }
+
+        if (const auto* decide = section(r, root, "decide")) {
+            r.check_keys(*decide, "decide", {"min_effect", "samples", "alpha"});
+            if (const auto* v = r.find(*decide, "min_effect")) {
+                auto fraction = v->is_string() ? parse_fraction(v->as_string().str)
+                                               : Result<double>(r.number_value(*v, "decide.min_effect"));
+                if (!fraction) {
+                    r.fail("decide.min_effect", fraction.error().message);
+                }
+                if (*fraction <= 0 || *fraction >= 10) {
+                    r.fail("decide.min_effect", "must be above 0 (e.g. \"2%\")");
+                }
+                config.decide.min_effect = *fraction;
+            }
+            if (const auto* v = r.find(*decide, "samples")) {
+                const auto samples = r.integer_value(*v, "decide.samples");
+                if (samples < 3 || samples > 10000) {
+                    r.fail("decide.samples", "must be between 3 and 10000");
+                }
+                config.decide.samples = static_cast<int>(samples);
+            }
+            if (const auto* v = r.find(*decide, "alpha")) {
+                const double alpha = r.number_value(*v, "decide.alpha");
+                if (!(alpha > 0 && alpha < 0.5)) {
+                    r.fail("decide.alpha", "must be between 0 and 0.5 (e.g. 0.01)");
+                }
+                config.decide.alpha = alpha;
+            }
+        }
+        return config;
+    } catch (const Failure& failure) {
+        return std::unexpected(failure.error());
+    }
+}
+
+Result<Config> load_config(const std::filesystem::path& file) {
+    std::error_code ec;
+    const auto absolute = std::filesystem::absolute(file, ec);
+    std::ifstream in(absolute, std::ios::binary);
+    if (!in || std::filesystem::is_directory(absolute, ec)) {
+        return usage_error(fmt::format("cannot read config file {} (check the --config path)",
+                                       file.string()));
+    }
+    std::ostringstream buffer;
+    buffer << in.rdbuf();
+    auto config = parse_config(buffer.str(), absolute.parent_path(), file.string());
+    if (config) {
+        config->file = absolute;
+    }
+    return config;
+}
+
+std::string Config::build_fingerprint() const {
+    std::string key = "build\n" + std::to_string(build.command.shell);
+    for (const auto& word : build.command.words) {
+        key += "\n" + word;
+    }
+    for (const auto& artifact : build.artifacts) {
+        key += "\nartifact " + artifact;
+    }
+    for (const auto& [name, value] : build.env) {
+        key += "\nenv " + name + "=" + value;
+    }
+    return fnv1a_hex(key);
+}
+
+std::string Config::probe_fingerprint() const {
+    std::string key = "probe\n" + std::to_string(probe.command.shell);
+    for (const auto& word : probe.command.words) {
+        key += "\n" + word;
+    }
+    key += "\nmetric " + probe.metric;
+    for (const auto& [name, value] : probe.env) {
+        key += "\nenv " + name + "=" + value;
+    }
+    return fnv1a_hex(key);
+}
+
+}  // namespace perfbisect

@@ -1,0 +1,86 @@
+#pragma once
+
+// The session configuration (TOML; docs/config.md lists every key). Loading
+// validates everything a session needs before it starts: unknown keys, wrong
+// types, empty commands and unknown placeholders are usage errors that name
+// the key and the file.
+
+#include <chrono>
+#include <filesystem>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "util/error.hpp"
+
+namespace perfbisect {
+
+using Seconds = std::chrono::duration<double>;
+
+// A command from the config: a TOML string runs with `/bin/sh -c`, an array is
+// argv and runs without a shell.
+struct Command {
+    bool shell = false;
+    std::vector<std::string> words;  // shell: one element, the script; else argv
+
+    bool empty() const { return words.empty() || (words.size() == 1 && words[0].empty()); }
+    std::string display() const;  // for logs and reports
+};
+
+enum class Direction { lower_is_better, higher_is_better };
+
+struct RepoConfig {
+    std::filesystem::path path;  // absolute (resolved against the config file's directory)
+    bool first_parent = true;
+};
+
+struct BuildConfig {
+    Command command;
+    std::vector<std::string> artifacts;  // paths relative to the worktree; copied per commit
+    Seconds timeout{20 * 60};
+    std::map<std::string, std::string> env;
+};
+
+struct ProbeConfig {
+    Command command;
+    std::string metric = "wall";
+    Direction direction = Direction::lower_is_better;
+    Seconds timeout{5 * 60};
+    std::map<std::string, std::string> env;
+};
+
+struct DecideConfig {
+    double min_effect = 0.02;  // relative, 0.02 = 2 %
+    int samples = 10;          // per commit, for the foundation's fixed-sample rule
+    double alpha = 0.01;       // significance level of each comparison
+};
+
+struct Config {
+    std::filesystem::path file;  // where it was read from (absolute), for messages
+    std::string text;            // the TOML as read: sessions keep it, so resume needs no file
+    RepoConfig repo;
+    BuildConfig build;
+    ProbeConfig probe;
+    DecideConfig decide;
+
+    // Identifies what a build depends on (command, artifacts, env); samples
+    // and builds are only reused when it matches.
+    std::string build_fingerprint() const;
+    std::string probe_fingerprint() const;
+};
+
+// Reads and validates a config file.
+Result<Config> load_config(const std::filesystem::path& file);
+// Parses config text; relative paths resolve against base_dir; `origin` names
+// the text in messages (usually the file's path).
+Result<Config> parse_config(const std::string& text, const std::filesystem::path& base_dir,
+                            const std::string& origin);
+
+// "90s", "20m", "1h30m", "500ms", "2h", or a bare number of seconds.
+Result<Seconds> parse_duration(const std::string& text);
+// "2%", "0.5 %" or a fraction like 0.02.
+Result<double> parse_fraction(const std::string& text);
+
+const char* to_string(Direction direction);
+
+}  // namespace perfbisect

@@ -1,0 +1,76 @@
+#pragma once
+
+// A session's result as data (SessionReport), built from the cache alone by
+// replaying the planner on the stored observations, and its renderers: text
+// for terminals, Markdown for pull requests, JSON (schema_version 1, see
+// docs/report-json.md) for machines, and one self-contained HTML page.
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "bisect/planner.hpp"
+#include "cache/cache.hpp"
+
+namespace perfbisect {
+
+struct TestedCommit {
+    std::size_t position = 0;
+    CommitInfo commit;
+    std::vector<double> values;  // successful samples
+    int failed_runs = 0;
+    std::optional<double> median;
+    Verdict verdict = Verdict::untested;
+    std::string note;            // why skipped, when skipped
+};
+
+struct CulpritReport {
+    CommitInfo commit;
+    CommitInfo parent;
+    CulpritEvidence evidence;
+};
+
+struct Cost {
+    int builds = 0;              // builds run by this session (reused ones excluded)
+    double build_seconds = 0;
+    int probe_runs = 0;
+    int samples = 0;             // successful values
+    double wall_seconds = 0;     // time spent running the session
+};
+
+struct SessionReport {
+    SessionRecord session;
+    std::string status;          // running, culprit_found, not_reproduced, ambiguous, …
+    std::string summary;
+    CommitInfo good;
+    CommitInfo bad;
+    std::size_t range_size = 0;  // commits from good to bad, both included
+    std::string metric;
+    std::string unit;
+    std::string direction;       // "lower" or "higher" (is better)
+    double min_effect = 0;
+    std::vector<CulpritReport> culprits;
+    std::vector<CommitInfo> candidates;
+    std::vector<TestedCommit> tested;  // every commit with a build or samples, in range order
+    Cost cost;
+    std::vector<EventRecord> events;
+    std::string database;        // path of the cache, for the re-run command
+};
+
+// Throws Failure(usage) when the session does not exist.
+SessionReport build_report(Cache& cache, const std::string& session);
+
+std::string render_text(const SessionReport& report, bool verbose = false);
+std::string render_markdown(const SessionReport& report);
+std::string render_json(const SessionReport& report);
+std::string render_html(const SessionReport& report);
+
+// "json", "md", "text", "html" -> the rendering; unknown: usage error.
+Result<std::string> render(const SessionReport& report, const std::string& format);
+
+}  // namespace perfbisect
+
+namespace perfbisect {
+// `perfbisect sessions --format json`: [{id, status, good, bad, created, updated, summary}].
+std::string render_sessions_json(const std::vector<SessionRecord>& sessions);
+}  // namespace perfbisect

@@ -1,0 +1,182 @@
+#include <catch2/catch.hpp>
+#include <set>
+
+#include <map>
+#include <random>
+
+#include "bisect/session_driver.hpp"
+#include "tests/support/temp_dir.hpp"
+#include "util/interrupt.hpp"
+
+using namespace perfbisect;
+using perfbisect::testing::TempDir;
+
+namespace {
+
+// Fakes at the side effects: builds succeed (or fail for listed commits)
+// without running anything; probes return level * noise for the commit.
+class FakeBuilder final : public Builder {
+public:
+    explicit FakeBuilder(std::filesystem::path root) : m_root(std::move(root)) {}
+    BuildOutcome build(const CommitInfo& commit) override {
+        ++builds;
+        BuildOutcome outcome;
+        outcome.ok = broken.count(commit.id) == 0;
+        outcome.reason = outcome.ok ? "" : "exit code 2";
+        outcome.artifacts_dir = m_root / commit.id;
+        outcome.worktree = m_root / commit.id;
+        std::filesystem::create_directories(outcome.artifacts_dir);
+        outcome.seconds = 0.25;
+        return outcome;
+    }
+    std::set<std::string> broken;
+    int builds = 0;
+
+private:
+    std::filesystem::path m_root;
+};
+
+class FakeProber final : public Prober {
+public:
+    explicit FakeProber(std::map<std::string, double> levels) : m_levels(std::move(levels)) {}
+    ProbeRun run(const ProbeTarget& target) override {
+        ++runs;
+        if (interrupt_after > 0 && runs == interrupt_after) {
+            request_interrupt();
+            return ProbeRun{false, true, {}, "interrupted", 0};
+        }
+        std::lognormal_distribution<double> noise(0.0, 0.03);
+        return ProbeRun{true, false, {m_levels.at(target.commit->id) * noise(m_rng)}, "", 0.01};
+    }
+    int runs = 0;
+    int interrupt_after = 0;
+
+private:
+    std::map<std::string, double> m_levels;
+    std::mt19937_64 m_rng{42};
+};
+
+struct Fixture {
+    TempDir dir;
+    CommitRange range;
+    std::map<std::string, double> levels;
+    Config config;
+
+    explicit Fixture(std::size_t n = 24, std::size_t culprit = 15) {
+        for (std::size_t i = 0; i < n; ++i) {
+            const std::string id = std::string(36, '0') + std::to_string(1000 + i);
+            range.commits.push_back({id, "commit " + std::to_string(i), "T <t@x>", 0});
+            levels[id] = i >= culprit ? 120.0 : 100.0;
+        }
+        config.decide.samples = 8;
+        config.decide.min_effect = 0.05;
+        config.probe.metric = "wall";
+        config.build.command.shell = true;
+        config.build.command.words = {"make"};
+    }
+
+    std::string start(Cache& cache) {
+        SessionRecord record;
+        record.good = "good";
+        record.bad = "bad";
+        record.config_path = "/c.toml";
+        record.metric = "wall";
+        record.direction = "lower";
+        return cache.create_session(record, range).id;
+    }
+};
+
+}  // namespace
+
+TEST_CASE("driver runs a session to the culprit and records everything", "[driver]") {
+    Fixture f;
+    Cache cache = Cache::open(f.dir / "db.sqlite");
+    const std::string id = f.start(cache);
+    FakeBuilder builder(f.dir / "art");
+    FakeProber prober(f.levels);
+    QuietReporter quiet;
+    SessionDriver driver(cache, builder, prober, quiet, f.config);
+    const Outcome outcome = driver.run(id);
+    REQUIRE(outcome.status == SessionStatus::culprit_found);
+    CHECK(outcome.culprits.at(0).position == 15);
+
+    CHECK(cache.find_session(id)->status == "culprit_found");
+    CHECK(static_cast<int>(cache.load_samples(id).size()) == prober.runs);
+    CHECK(static_cast<int>(cache.builds_by_session(id).size()) == builder.builds);
+    // Interleaving: the ends were measured in shared rounds, alternating.
+    std::map<std::int64_t, std::set<std::string>> rounds;
+    for (const auto& s : cache.load_samples(id)) {
+        rounds[s.round].insert(s.commit);
+    }
+    CHECK(rounds.begin()->second.size() == 2);
+    bool logged_decision = false;
+    for (const auto& e : cache.load_events(id)) {
+        logged_decision = logged_decision || e.kind == "decision";
+    }
+    CHECK(logged_decision);
+}
+
+TEST_CASE("an interrupted session resumes without measuring anything twice", "[driver]") {
+    Fixture f;
+    const auto db = f.dir / "db.sqlite";
+    std::string id;
+    int runs_before = 0;
+    {
+        Cache cache = Cache::open(db);
+        id = f.start(cache);
+        FakeBuilder builder(f.dir / "art");
+        FakeProber prober(f.levels);
+        prober.interrupt_after = 30;
+        QuietReporter quiet;
+        SessionDriver driver(cache, builder, prober, quiet, f.config);
+        try {
+            driver.run(id);
+            FAIL("the interrupt was ignored");
+        } catch (const Failure& failure) {
+            CHECK(failure.kind() == ErrorKind::interrupted);
+        }
+        clear_interrupt();
+        runs_before = prober.runs - 1;  // the interrupted run stored nothing
+        CHECK(static_cast<int>(cache.load_samples(id).size()) == runs_before);
+        CHECK(cache.find_session(id)->status == "running");
+    }
+    // A new process: new cache handle, new builder and prober.
+    Cache cache = Cache::open(db);
+    FakeBuilder builder(f.dir / "art");
+    FakeProber prober(f.levels);
+    QuietReporter quiet;
+    SessionDriver driver(cache, builder, prober, quiet, f.config);
+    const Outcome outcome = driver.run(id);
+    REQUIRE(outcome.status == SessionStatus::culprit_found);
+    CHECK(outcome.culprits.at(0).position == 15);
+    CHECK(builder.builds <= 6);  // the ends were not rebuilt: only bisection steps remain
+
+    // Same number of samples as a run that was never interrupted.
+    Fixture g;
+    Cache other = Cache::open(g.dir / "db.sqlite");
+    const std::string other_id = g.start(other);
+    FakeBuilder other_builder(g.dir / "art");
+    FakeProber other_prober(g.levels);
+    SessionDriver other_driver(other, other_builder, other_prober, quiet, g.config);
+    other_driver.run(other_id);
+    CHECK(runs_before + prober.runs == other_prober.runs);
+}
+
+TEST_CASE("driver stops with a runtime error when good does not build", "[driver]") {
+    Fixture f;
+    Cache cache = Cache::open(f.dir / "db.sqlite");
+    const std::string id = f.start(cache);
+    FakeBuilder builder(f.dir / "art");
+    builder.broken.insert(f.range.good().id);
+    FakeProber prober(f.levels);
+    QuietReporter quiet;
+    SessionDriver driver(cache, builder, prober, quiet, f.config);
+    try {
+        driver.run(id);
+        FAIL("no error");
+    } catch (const Failure& failure) {
+        CHECK(failure.kind() == ErrorKind::runtime);
+        CHECK(std::string(failure.what()).find("good commit failed to build") != std::string::npos);
+    }
+    CHECK(prober.runs == 0);
+}

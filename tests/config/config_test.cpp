@@ -1,0 +1,186 @@
+#include <catch2/catch.hpp>
+
+#include "config/config.hpp"
+#include "config/placeholders.hpp"
+#include "tests/support/temp_dir.hpp"
+
+using namespace perfbisect;
+using perfbisect::testing::TempDir;
+using perfbisect::testing::write_file;
+
+namespace {
+
+const char* const k_minimal = R"(
+[build]
+command = "make"
+[probe]
+command = ["{artifacts}/bench", "--quick"]
+)";
+
+Result<Config> parse(const std::string& text) { return parse_config(text, "/base", "c.toml"); }
+
+std::string error_of(const std::string& text) {
+    auto config = parse(text);
+    REQUIRE_FALSE(config.has_value());
+    CHECK(config.error().kind == ErrorKind::usage);
+    CHECK(config.error().message.find('\n') == std::string::npos);
+    return config.error().message;
+}
+
+}  // namespace
+
+TEST_CASE("a minimal config gets the documented defaults", "[config]") {
+    auto config = parse(k_minimal);
+    REQUIRE(config.has_value());
+    CHECK(config->repo.path == "/base");
+    CHECK(config->repo.first_parent);
+    CHECK(config->build.command.shell);
+    CHECK(config->build.command.words == std::vector<std::string>{"make"});
+    CHECK_FALSE(config->probe.command.shell);
+    CHECK(config->probe.command.words.size() == 2);
+    CHECK(config->probe.metric == "wall");
+    CHECK(config->probe.direction == Direction::lower_is_better);
+    CHECK(config->build.timeout.count() == Approx(1200));
+    CHECK(config->probe.timeout.count() == Approx(300));
+    CHECK(config->decide.min_effect == Approx(0.02));
+    CHECK(config->decide.samples == 10);
+}
+
+TEST_CASE("every documented key is read", "[config]") {
+    auto config = parse(R"toml(
+[repo]
+path = "../repo"
+first_parent = false
+[build]
+command = ["make", "-j2"]
+artifacts = ["build/bench", "data"]
+timeout = "1h30m"
+env = { CC = "gcc" }
+[probe]
+command = "{artifacts}/bench > {out}/x"
+metric = "regex:time: ([0-9.]+)"
+direction = "higher"
+timeout = 90
+env = { OMP_NUM_THREADS = "1" }
+[decide]
+min_effect = "5%"
+samples = 12
+alpha = 0.05
+)toml");
+    REQUIRE(config.has_value());
+    CHECK(config->repo.path == "/repo");
+    CHECK_FALSE(config->repo.first_parent);
+    CHECK(config->build.command.words == std::vector<std::string>{"make", "-j2"});
+    CHECK(config->build.artifacts.size() == 2);
+    CHECK(config->build.timeout.count() == Approx(5400));
+    CHECK(config->build.env.at("CC") == "gcc");
+    CHECK(config->probe.direction == Direction::higher_is_better);
+    CHECK(config->probe.timeout.count() == Approx(90));
+    CHECK(config->probe.env.at("OMP_NUM_THREADS") == "1");
+    CHECK(config->decide.min_effect == Approx(0.05));
+    CHECK(config->decide.samples == 12);
+    CHECK(config->decide.alpha == Approx(0.05));
+}
+
+TEST_CASE("config errors name the key and the file", "[config]") {
+    SECTION("unknown key") {
+        auto message = error_of(std::string(k_minimal) + "[decide]\nmin_efect = \"2%\"\n");
+        CHECK(message.find("c.toml") != std::string::npos);
+        CHECK(message.find("decide.min_efect") != std::string::npos);
+        CHECK(message.find("unknown key") != std::string::npos);
+    }
+    SECTION("unknown section") {
+        CHECK(error_of(std::string(k_minimal) + "[bulid]\n").find("bulid") != std::string::npos);
+    }
+    SECTION("wrong type") {
+        auto message = error_of("[build]\ncommand = 42\n[probe]\ncommand = \"x\"\n");
+        CHECK(message.find("build.command") != std::string::npos);
+        CHECK(message.find("an integer") != std::string::npos);
+    }
+    SECTION("missing build section") {
+        CHECK(error_of("[probe]\ncommand = \"x\"\n").find("[build]") != std::string::npos);
+    }
+    SECTION("empty command") {
+        CHECK(error_of("[build]\ncommand = \"  \"\n[probe]\ncommand = \"x\"\n").find("empty") !=
+              std::string::npos);
+        CHECK(error_of("[build]\ncommand = []\n[probe]\ncommand = \"x\"\n").find("empty") !=
+              std::string::npos);
+    }
+    SECTION("unknown placeholder") {
+        auto message = error_of("[build]\ncommand = \"make {artifacts}\"\n[probe]\ncommand = \"x\"\n");
+        CHECK(message.find("{artifacts}") != std::string::npos);
+        CHECK(message.find("build.command") != std::string::npos);
+    }
+    SECTION("bad duration") {
+        auto message = error_of("[build]\ncommand = \"make\"\ntimeout = \"ten minutes\"\n"
+                                "[probe]\ncommand = \"x\"\n");
+        CHECK(message.find("build.timeout") != std::string::npos);
+        CHECK(error_of("[build]\ncommand = \"make\"\ntimeout = \"-5m\"\n[probe]\ncommand = \"x\"\n")
+                  .find("build.timeout") != std::string::npos);
+    }
+    SECTION("bad metric and direction") {
+        CHECK(error_of("[build]\ncommand = \"m\"\n[probe]\ncommand = \"x\"\nmetric = \"speed\"\n")
+                  .find("unknown metric") != std::string::npos);
+        CHECK(error_of("[build]\ncommand = \"m\"\n[probe]\ncommand = \"x\"\nmetric = \"regex:[0-9]+\"\n")
+                  .find("capture group") != std::string::npos);
+        CHECK(error_of("[build]\ncommand = \"m\"\n[probe]\ncommand = \"x\"\ndirection = \"up\"\n")
+                  .find("probe.direction") != std::string::npos);
+    }
+    SECTION("invalid TOML is one line with the location") {
+        auto message = error_of("[build\ncommand = \"make\"\n");
+        CHECK(message.find("invalid TOML") != std::string::npos);
+        CHECK(message.find("c.toml") != std::string::npos);
+    }
+}
+
+TEST_CASE("load_config resolves the repository against the file's directory", "[config]") {
+    TempDir dir;
+    write_file(dir / "sub/perfbisect.toml", std::string("[repo]\npath = \"../repo\"\n") + k_minimal);
+    auto config = load_config(dir / "sub/perfbisect.toml");
+    REQUIRE(config.has_value());
+    CHECK(config->repo.path == dir.path() / "repo");
+    CHECK(config->file == dir.path() / "sub/perfbisect.toml");
+
+    auto missing = load_config(dir / "nope.toml");
+    REQUIRE_FALSE(missing.has_value());
+    CHECK(missing.error().kind == ErrorKind::usage);
+    CHECK(missing.error().message.find("nope.toml") != std::string::npos);
+}
+
+TEST_CASE("durations and fractions", "[config]") {
+    CHECK(parse_duration("90s")->count() == Approx(90));
+    CHECK(parse_duration("20m")->count() == Approx(1200));
+    CHECK(parse_duration("1h30m")->count() == Approx(5400));
+    CHECK(parse_duration("500ms")->count() == Approx(0.5));
+    CHECK(parse_duration("2.5")->count() == Approx(2.5));
+    CHECK_FALSE(parse_duration("").has_value());
+    CHECK_FALSE(parse_duration("5 parsecs").has_value());
+    CHECK_FALSE(parse_duration("0s").has_value());
+    CHECK_FALSE(parse_duration("m").has_value());
+    CHECK(*parse_fraction("2%") == Approx(0.02));
+    CHECK(*parse_fraction(" 0.5 % ") == Approx(0.005));
+    CHECK(*parse_fraction("0.1") == Approx(0.1));
+    CHECK_FALSE(parse_fraction("two").has_value());
+}
+
+TEST_CASE("fingerprints change with what a build or probe depends on", "[config]") {
+    auto a = parse(k_minimal);
+    auto b = parse(std::string(k_minimal) + "\n# a comment only\n");
+    auto c = parse("[build]\ncommand = \"make -j2\"\n[probe]\ncommand = [\"{artifacts}/bench\", \"--quick\"]\n");
+    REQUIRE((a && b && c));
+    CHECK(a->build_fingerprint() == b->build_fingerprint());
+    CHECK(a->build_fingerprint() != c->build_fingerprint());
+    CHECK(a->probe_fingerprint() == c->probe_fingerprint());
+}
+
+TEST_CASE("placeholders are found and expanded, braces of the shell pass through", "[config]") {
+    CHECK(find_placeholders("{artifacts}/bench --out {out}/r.json") ==
+          std::vector<std::string>{"artifacts", "out"});
+    CHECK(find_placeholders("echo ${HOME} | awk '{print $1}' {{literal}}").empty());
+    const std::map<std::string, std::string> values = {{"artifacts", "/a b/c"}, {"commit", "abc"}};
+    CHECK(expand_placeholders("{artifacts}/bench {commit}", values, false) == "/a b/c/bench abc");
+    CHECK(expand_placeholders("{artifacts}/bench {commit}", values, true) ==
+          "'/a b/c'/bench 'abc'");
+    CHECK(expand_placeholders("{{x}} ${y}", values, true) == "{x} ${y}");
+    CHECK(expand_placeholders("{{x}}", values, false) == "{x}");
+}

@@ -1,0 +1,30 @@
+#pragma once
+
+// Small string helpers with no knowledge of perfbisect.
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace perfbisect {
+
+std::string trim(std::string_view text);
+std::vector<std::string> split_lines(std::string_view text);
+// Quotes a value for /bin/sh (single quotes; safe for any byte string).
+std::string shell_quote(std::string_view value);
+// FNV-1a 64-bit, as 16 hex digits: stable across builds and platforms, for
+// fingerprints (not for security).
+std::string fnv1a_hex(std::string_view data);
+// "1.5s", "2m03s", "1h02m": compact durations for humans.
+std::string format_seconds(double seconds);
+// ISO 8601 UTC time, e.g. "2026-11-28T14:47:39Z".
+std::string format_utc(std::int64_t unix_seconds);
+
+}  // namespace perfbisect
+
+namespace perfbisect {
+// A JSON string literal (with quotes) for text; for small hand-built JSON
+// objects in event payloads.
+std::string json_quote(std::string_view text);
+}  // namespace perfbisect
