@@ -3,6 +3,7 @@
 #include <random>
 
 #include "bisect/planner.hpp"
+#include "bisect/simulation.hpp"
 
 using namespace perfbisect;
 
@@ -17,60 +18,11 @@ PlannerSettings settings(Direction direction = Direction::lower_is_better) {
     return s;
 }
 
-// A simulated history: each position has a true level; samples are level times
-// lognormal noise. Unbuildable positions fail to build.
-struct History {
-    std::vector<double> levels;
-    std::vector<bool> unbuildable;
-    double noise = 0.03;
-};
-
-struct SearchResult {
-    Outcome outcome;
-    int builds = 0;
-    int runs = 0;
-    std::vector<Verdict> verdicts;
-};
-
-SearchResult search(const History& h, const PlannerSettings& s, unsigned seed = 1) {
-    std::mt19937_64 rng(seed);
-    std::lognormal_distribution<double> noise(0.0, h.noise);
-    Observations obs(h.levels.size());
-    SearchResult result;
-    for (int step = 0; step < 1000; ++step) {
-        Plan plan = plan_next(s, obs);
-        result.verdicts = plan.verdicts;
-        if (auto* b = std::get_if<BuildAction>(&plan.next)) {
-            ++result.builds;
-            const bool broken = !h.unbuildable.empty() && h.unbuildable[b->position];
-            obs[b->position].build = broken ? BuildState::failed : BuildState::ok;
-            obs[b->position].build_failure = broken ? "exit code 2" : "";
-        } else if (auto* m = std::get_if<MeasureAction>(&plan.next)) {
-            REQUIRE(m->rounds > 0);
-            for (int r = 0; r < m->rounds; ++r) {
-                for (std::size_t p : m->positions) {
-                    REQUIRE(obs[p].build == BuildState::ok);
-                    obs[p].values.push_back(h.levels[p] * noise(rng));
-                    ++result.runs;
-                }
-            }
-        } else if (auto* d = std::get_if<DoneAction>(&plan.next)) {
-            result.outcome = d->outcome;
-            return result;
-        } else {
-            FAIL("planner failed: " << std::get<FailAction>(plan.next).message);
-        }
-    }
-    FAIL("the search did not end in 1000 steps");
+SimulationResult search(const SimulatedHistory& h, const PlannerSettings& s, unsigned seed = 1) {
+    SimulationResult result = simulate_search(s, h, seed, 1000);
+    INFO(result.failure);
+    REQUIRE(result.finished);
     return result;
-}
-
-History step_history(std::size_t n, std::size_t culprit, double slowdown) {
-    History h;
-    for (std::size_t p = 0; p < n; ++p) {
-        h.levels.push_back(p >= culprit ? 100.0 * (1 + slowdown) : 100.0);
-    }
-    return h;
 }
 
 }  // namespace
@@ -108,11 +60,12 @@ TEST_CASE("planner finds a planted culprit in few builds", "[planner]") {
         CHECK(c.p_value < 0.001);
         CHECK(c.share == Approx(1.0).margin(0.25));
         CHECK(result.builds <= 2 + 7);  // ends plus ~log2(38)
+        CHECK(result.probe_runs == 10 * result.builds);
     }
 }
 
 TEST_CASE("planner handles higher-is-better metrics", "[planner]") {
-    History h = step_history(20, 12, -0.25);  // throughput drops by 25 %
+    SimulatedHistory h = step_history(20, 12, -0.25);  // throughput drops by 25 %
     auto result = search(h, settings(Direction::higher_is_better));
     REQUIRE(result.outcome.status == SessionStatus::culprit_found);
     CHECK(result.outcome.culprits[0].position == 12);
@@ -132,15 +85,17 @@ TEST_CASE("planner reports not_reproduced without chasing improvements", "[plann
         CHECK(result.outcome.status == SessionStatus::not_reproduced);
     }
     SECTION("a change below min_effect") {
-        History h = step_history(20, 10, 0.02);
-        h.noise = 0.002;
+        SimulatedHistory h = step_history(20, 10, 0.02);
+        h.noise = [](double level, std::mt19937_64& rng) {
+            return level * std::lognormal_distribution<double>(0.0, 0.002)(rng);
+        };
         auto result = search(h, settings());
         CHECK(result.outcome.status == SessionStatus::not_reproduced);
     }
 }
 
 TEST_CASE("planner skips unbuildable commits to a neighbour", "[planner]") {
-    History h = step_history(21, 13, 0.2);
+    SimulatedHistory h = step_history(21, 13, 0.2);
     h.unbuildable.assign(21, false);
     h.unbuildable[10] = true;  // the first midpoint
     auto result = search(h, settings());
@@ -150,7 +105,7 @@ TEST_CASE("planner skips unbuildable commits to a neighbour", "[planner]") {
 }
 
 TEST_CASE("planner reports ambiguous when skipped commits hide the culprit", "[planner]") {
-    History h = step_history(21, 13, 0.2);
+    SimulatedHistory h = step_history(21, 13, 0.2);
     h.unbuildable.assign(21, false);
     h.unbuildable[12] = true;
     h.unbuildable[13] = true;
@@ -180,10 +135,10 @@ TEST_CASE("planner fails when good does not build or probe", "[planner]") {
 }
 
 TEST_CASE("planner is a pure function of the observations", "[planner]") {
-    History h = step_history(30, 17, 0.2);
+    SimulatedHistory h = step_history(30, 17, 0.2);
     auto first = search(h, settings(), 7);
     auto second = search(h, settings(), 7);
     CHECK(first.builds == second.builds);
-    CHECK(first.runs == second.runs);
+    CHECK(first.probe_runs == second.probe_runs);
     CHECK(first.verdicts == second.verdicts);
 }

@@ -1,0 +1,50 @@
+#include "bisect/simulation.hpp"
+
+namespace perfbisect {
+
+SimulatedHistory step_history(std::size_t n, std::size_t culprit, double slowdown) {
+    SimulatedHistory h;
+    for (std::size_t p = 0; p < n; ++p) {
+        h.levels.push_back(p >= culprit ? 100.0 * (1 + slowdown) : 100.0);
+    }
+    return h;
+}
+
+SimulationResult simulate_search(const PlannerSettings& settings, const SimulatedHistory& history,
+                                 std::uint64_t seed, int max_steps) {
+    std::mt19937_64 rng(seed);
+    std::lognormal_distribution<double> lognormal(0.0, 0.03);
+    auto draw = [&](double level) {
+        return history.noise ? history.noise(level, rng) : level * lognormal(rng);
+    };
+    Observations obs(history.levels.size());
+    SimulationResult result;
+    for (int step = 0; step < max_steps; ++step) {
+        Plan plan = plan_next(settings, obs);
+        result.verdicts = plan.verdicts;
+        if (const auto* b = std::get_if<BuildAction>(&plan.next)) {
+            ++result.builds;
+            const bool broken = !history.unbuildable.empty() && history.unbuildable[b->position];
+            obs[b->position].build = broken ? BuildState::failed : BuildState::ok;
+            obs[b->position].build_failure = broken ? "simulated build failure" : "";
+        } else if (const auto* m = std::get_if<MeasureAction>(&plan.next)) {
+            for (int r = 0; r < m->rounds; ++r) {
+                for (std::size_t p : m->positions) {
+                    obs[p].values.push_back(draw(history.levels[p]));
+                    ++result.probe_runs;
+                }
+            }
+        } else if (const auto* d = std::get_if<DoneAction>(&plan.next)) {
+            result.outcome = d->outcome;
+            result.finished = true;
+            return result;
+        } else {
+            result.failure = std::get<FailAction>(plan.next).message;
+            return result;
+        }
+    }
+    result.failure = "the search did not end";
+    return result;
+}
+
+}  // namespace perfbisect

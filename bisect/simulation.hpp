@@ -1,0 +1,41 @@
+#pragma once
+
+// In-process bisects against a simulated history: the real planner and
+// statistics, with measurements drawn from a noise model instead of builds and
+// probes. Tests use it to check decisions; bench/ uses it to measure accuracy
+// and cost over thousands of searches.
+
+#include <cstdint>
+#include <functional>
+#include <random>
+#include <vector>
+
+#include "bisect/planner.hpp"
+
+namespace perfbisect {
+
+struct SimulatedHistory {
+    std::vector<double> levels;     // the true metric at each position
+    std::vector<bool> unbuildable;  // empty: every commit builds
+    // Draws one measurement around level. Default: level * lognormal(0, 3 %).
+    std::function<double(double level, std::mt19937_64& rng)> noise;
+};
+
+struct SimulationResult {
+    Outcome outcome;
+    std::vector<Verdict> verdicts;
+    int builds = 0;
+    int probe_runs = 0;
+    bool finished = false;          // false: the planner failed or did not end
+    std::string failure;            // the planner's FailAction message, if any
+};
+
+// A history of n commits at level 100 where the commit at `culprit` and all
+// after it are (1 + slowdown) times slower.
+SimulatedHistory step_history(std::size_t n, std::size_t culprit, double slowdown);
+
+// Runs a whole search; at most max_steps planner actions.
+SimulationResult simulate_search(const PlannerSettings& settings, const SimulatedHistory& history,
+                                 std::uint64_t seed, int max_steps = 10000);
+
+}  // namespace perfbisect
