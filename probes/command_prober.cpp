@@ -53,8 +53,9 @@ ProbeRun CommandProber::run(const ProbeTarget& target) {
     spec.cwd = fs::is_directory(target.worktree) ? target.worktree : target.artifacts_dir;
     spec.env = m_config.env;
     spec.timeout = m_config.timeout;
-    spec.stdout_path = out_dir / ".stdout";
-    spec.stderr_path = out_dir / ".stderr";
+    // The captured output lives beside {out}, which the probe gets empty.
+    spec.stdout_path = out_dir.string() + ".stdout";
+    spec.stderr_path = out_dir.string() + ".stderr";
     const ProcessResult result = m_runner.run(spec);
     run.wall_seconds = result.wall_seconds;
 
@@ -75,6 +76,8 @@ ProbeRun CommandProber::run(const ProbeTarget& target) {
         }
     }
     fs::remove_all(out_dir, ec);
+    fs::remove(spec.stdout_path, ec);
+    fs::remove(spec.stderr_path, ec);
     return run;
 }
 
