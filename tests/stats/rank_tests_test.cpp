@@ -59,11 +59,10 @@ std::vector<double> enumerate_u_counts(int m, int n) {
 // returned normalized to probabilities.
 std::vector<long double> recursion_u_pmf(int m, int n) {
     // row[b] holds f(a, b; .) for the current a.
-    std::vector<std::vector<long double>> row(static_cast<std::size_t>(n + 1),
-                                              std::vector<long double>{1.0L});
+    const std::vector<long double> one{1.0L};  // f(0, b) = f(a, 0) = [1]
+    std::vector<std::vector<long double>> row(static_cast<std::size_t>(n + 1), one);
     for (int a = 1; a <= m; ++a) {
-        std::vector<std::vector<long double>> next(static_cast<std::size_t>(n + 1));
-        next[0] = {1.0L};
+        std::vector<std::vector<long double>> next(static_cast<std::size_t>(n + 1), one);
         for (int b = 1; b <= n; ++b) {
             std::vector<long double> f(static_cast<std::size_t>(a * b + 1), 0.0L);
             const auto& left = next[static_cast<std::size_t>(b - 1)];  // f(a, b - 1)
@@ -181,13 +180,12 @@ constexpr Alternative k_alternatives[] = {Alternative::two_sided, Alternative::l
 
 // ---- Mann-Whitney U ---------------------------------------------------------
 
-TEST_CASE("Mann-Whitney: the scipy.stats.mannwhitneyu documentation example",
-          "[stats][mwu]") {
-    // SciPy reference guide, mannwhitneyu: U = 17, exact two-sided p = 1/9,
-    // method="asymptotic" p = 0.11134688653314041. The one-sided values are
-    // 7/126 (P(U <= 3) for sizes 5, 4: 1 + 1 + 2 + 3 orderings) and
-    // 1 - 4/126; the one-sided asymptotic values are hand computations of
-    // z = (U - 10 -/+ ... - 0.5) / sqrt(5 * 4 * 10 / 12).
+TEST_CASE("Mann-Whitney: the scipy.stats.mannwhitneyu documentation example", "[stats][mwu]") {
+    // SciPy reference guide, mannwhitneyu: U = 17, exact two-sided p = 1/9
+    // (its method="asymptotic" value 0.11134688653314041 is not reachable:
+    // samples this small are always exact here). The one-sided values are hand
+    // counts for sizes 5 and 4 (C(9, 4) = 126 orderings): P(U <= 3) = (1 + 1 +
+    // 2 + 3) / 126 and P(U <= 17) = 1 - P(U <= 2) = 1 - 4 / 126.
     const std::vector<double> males{19, 22, 16, 29, 24};
     const std::vector<double> females{20, 11, 17, 12};
     const auto two = ps::mann_whitney_u(males, females);
@@ -216,7 +214,8 @@ TEST_CASE("Mann-Whitney exact p-values equal full enumeration of rank assignment
             const long u = brute_u(s);
             for (Alternative alt : k_alternatives) {
                 const auto r = ps::mann_whitney_u(s.x, s.y, alt);
-                INFO("m=" << m << " n=" << n << " mask=" << mask << " alt=" << static_cast<int>(alt));
+                INFO("m=" << m << " n=" << n << " mask=" << mask
+                          << " alt=" << static_cast<int>(alt));
                 REQUIRE(r.exact);
                 REQUIRE(r.u == static_cast<double>(u));
                 REQUIRE(r.p_value == Approx(oracle_p(counts, u, m * n, alt)).epsilon(1e-12));
@@ -249,8 +248,7 @@ TEST_CASE("Mann-Whitney exact p-values up to 50 x 50 equal the additive recursio
     }
 }
 
-TEST_CASE("Mann-Whitney normal approximation with ties and continuity correction",
-          "[stats][mwu]") {
+TEST_CASE("Mann-Whitney normal approximation with ties and continuity correction", "[stats][mwu]") {
     // Hand computation (rank sums with midranks): U_x = 17.5; tie groups of
     // sizes 2, 4, 3, 2, 2, 3 give sum(t^3 - t) = 126; sigma =
     // sqrt(100 / 12 * (21 - 126 / 380)) = 13.123903462966465;
@@ -309,7 +307,8 @@ TEST_CASE("Mann-Whitney degenerate inputs", "[stats][mwu]") {
         CHECK(ps::mann_whitney_u(some, empty, alt).p_value == 1.0);
     }
     // Every value tied: sigma = 0, no evidence either way.
-    const auto all_tied = ps::mann_whitney_u(std::vector<double>{5, 5, 5}, std::vector<double>{5, 5});
+    const auto all_tied =
+        ps::mann_whitney_u(std::vector<double>{5, 5, 5}, std::vector<double>{5, 5});
     CHECK(all_tied.u == 3.0);
     CHECK(all_tied.p_value == 1.0);
 }
@@ -318,8 +317,8 @@ TEST_CASE("Mann-Whitney degenerate inputs", "[stats][mwu]") {
 
 TEST_CASE("Kolmogorov-Smirnov exact p-values equal full enumeration", "[stats][ks]") {
     // Includes very unequal sizes, where the band moves several columns a row.
-    const std::pair<int, int> sizes[] = {{1, 2},  {3, 7}, {5, 6}, {4, 9},
-                                         {7, 7},  {8, 8}, {2, 14}, {14, 2}, {6, 10}};
+    const std::pair<int, int> sizes[] = {{1, 2}, {3, 7},  {5, 6},  {4, 9}, {7, 7},
+                                         {8, 8}, {2, 14}, {14, 2}, {6, 10}};
     for (auto [m, n] : sizes) {
         std::vector<long> d_of_mask;
         std::vector<double> d_count(static_cast<std::size_t>(m * n + 1), 0.0);
@@ -459,7 +458,7 @@ TEST_CASE("Hodges-Lehmann interval uses the tabulated Mann-Whitney critical valu
     struct Case {
         std::size_t m, n, k;
     };
-    const Case cases[] = {{5, 5, 3},   {8, 8, 14},   {10, 10, 24},
+    const Case cases[] = {{5, 5, 3},     {8, 8, 14}, {10, 10, 24},
                           {20, 20, 128}, {5, 10, 9}, {60, 60, 1427}};
     std::mt19937_64 rng(99);
     for (const Case& c : cases) {
@@ -542,7 +541,8 @@ TEST_CASE("Hodges-Lehmann with many ties selects the exact order statistics", "[
         }
     }
     // All differences zero: the estimate is +0, not -0.
-    const auto zero = ps::hodges_lehmann(std::vector<double>(100, 1.5), std::vector<double>(100, 1.5));
+    const auto zero =
+        ps::hodges_lehmann(std::vector<double>(100, 1.5), std::vector<double>(100, 1.5));
     CHECK(zero.estimate == 0.0);
     CHECK_FALSE(std::signbit(zero.estimate));
     CHECK(zero.low == 0.0);

@@ -24,15 +24,14 @@ TEST_CASE("median of odd and even samples, unsorted input", "[stats][summary]") 
     CHECK(ps::median(std::vector<double>{2.0, 2.0, 2.0, 8.0}) == 2.0);
 }
 
-TEST_CASE("quantile interpolates linearly between order statistics (type 7)",
-          "[stats][summary]") {
+TEST_CASE("quantile interpolates linearly between order statistics (type 7)", "[stats][summary]") {
     // sorted: 1 2 3 4 10, n = 5
     const std::vector<double> v{10.0, 3.0, 1.0, 4.0, 2.0};
     CHECK(ps::quantile(v, 0.0) == 1.0);
     CHECK(ps::quantile(v, 1.0) == 10.0);
-    CHECK(ps::quantile(v, 0.25) == 2.0);                // h = 1
-    CHECK(ps::quantile(v, 0.9) == Approx(7.6));         // h = 3.6: 4 + 0.6 * 6
-    CHECK(ps::quantile(v, 0.1) == Approx(1.4));         // h = 0.4: 1 + 0.4 * 1
+    CHECK(ps::quantile(v, 0.25) == 2.0);                     // h = 1
+    CHECK(ps::quantile(v, 0.9) == Approx(7.6));              // h = 3.6: 4 + 0.6 * 6
+    CHECK(ps::quantile(v, 0.1) == Approx(1.4));              // h = 0.4: 1 + 0.4 * 1
     CHECK(ps::quantile(v, 0.8) == Approx(4.0 + 0.2 * 6.0));  // h = 3.2
 
     // sorted: 1 2 3 4, n = 4: h(0.25) = 0.75, h(0.75) = 2.25, h(0.5) = 1.5
