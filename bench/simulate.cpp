@@ -25,26 +25,26 @@ namespace {
 
 struct NoiseModel {
     std::string name;
-    std::function<double(double, std::mt19937_64&)> draw;
+    std::function<double(double, double, std::mt19937_64&)> draw;
 };
 
 std::vector<NoiseModel> noise_models() {
     return {
         {"lognormal 3%",
-         [](double l, std::mt19937_64& r) { return l * std::lognormal_distribution<>(0, 0.03)(r); }},
+         [](double l, double, std::mt19937_64& r) { return l * std::lognormal_distribution<>(0, 0.03)(r); }},
         {"lognormal 10%",
-         [](double l, std::mt19937_64& r) { return l * std::lognormal_distribution<>(0, 0.10)(r); }},
+         [](double l, double, std::mt19937_64& r) { return l * std::lognormal_distribution<>(0, 0.10)(r); }},
         {"student-t(3) 3%",
-         [](double l, std::mt19937_64& r) {
+         [](double l, double, std::mt19937_64& r) {
              return l * (1 + 0.03 * std::student_t_distribution<>(3)(r));
          }},
         {"5% outliers x1.5",
-         [](double l, std::mt19937_64& r) {
+         [](double l, double, std::mt19937_64& r) {
              const double base = l * std::lognormal_distribution<>(0, 0.02)(r);
              return std::bernoulli_distribution(0.05)(r) ? base * 1.5 : base;
          }},
         {"bimodal +8%",
-         [](double l, std::mt19937_64& r) {
+         [](double l, double, std::mt19937_64& r) {
              const double base = l * std::lognormal_distribution<>(0, 0.02)(r);
              return std::bernoulli_distribution(0.5)(r) ? base * 1.08 : base;
          }},
@@ -61,8 +61,8 @@ struct NaiveResult {
 
 NaiveResult naive_bisect(const SimulatedHistory& h, std::size_t culprit, std::mt19937_64& rng) {
     NaiveResult result;
-    const double good = h.noise(h.levels.front(), rng);
-    const double bad = h.noise(h.levels.back(), rng);
+    const double good = h.noise(h.levels.front(), 0, rng);
+    const double bad = h.noise(h.levels.back(), 0, rng);
     result.runs = 2;
     result.builds = 2;
     const double threshold = (good + bad) / 2;
@@ -72,7 +72,7 @@ NaiveResult naive_bisect(const SimulatedHistory& h, std::size_t culprit, std::mt
         const std::size_t mid = (lo + hi) / 2;
         ++result.runs;
         ++result.builds;
-        if (h.noise(h.levels[mid], rng) >= threshold) {
+        if (h.noise(h.levels[mid], 0, rng) >= threshold) {
             hi = mid;
         } else {
             lo = mid;

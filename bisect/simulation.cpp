@@ -14,8 +14,10 @@ SimulationResult simulate_search(const PlannerSettings& settings, const Simulate
                                  std::uint64_t seed, int max_steps) {
     std::mt19937_64 rng(seed);
     std::lognormal_distribution<double> lognormal(0.0, 0.03);
+    double time = 0;
     auto draw = [&](double level) {
-        return history.noise ? history.noise(level, rng) : level * lognormal(rng);
+        time += 1;
+        return history.noise ? history.noise(level, time, rng) : level * lognormal(rng);
     };
     Observations obs(history.levels.size());
     SimulationResult result;

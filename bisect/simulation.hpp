@@ -17,8 +17,10 @@ namespace perfbisect {
 struct SimulatedHistory {
     std::vector<double> levels;     // the true metric at each position
     std::vector<bool> unbuildable;  // empty: every commit builds
-    // Draws one measurement around level. Default: level * lognormal(0, 3 %).
-    std::function<double(double level, std::mt19937_64& rng)> noise;
+    // Draws one measurement around level. `time` counts probe runs since the
+    // start of the search (one per run), for noise that drifts over time.
+    // Default: level * lognormal(0, 3 %).
+    std::function<double(double level, double time, std::mt19937_64& rng)> noise;
 };
 
 struct SimulationResult {

@@ -86,7 +86,7 @@ TEST_CASE("planner reports not_reproduced without chasing improvements", "[plann
     }
     SECTION("a change below min_effect") {
         SimulatedHistory h = step_history(20, 10, 0.02);
-        h.noise = [](double level, std::mt19937_64& rng) {
+        h.noise = [](double level, double /*time*/, std::mt19937_64& rng) {
             return level * std::lognormal_distribution<double>(0.0, 0.002)(rng);
         };
         auto result = search(h, settings());
