@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
+#include <optional>
+#include <span>
 
 #include <fmt/format.h>
 
@@ -16,6 +18,7 @@ const char* to_string(Verdict verdict) {
         case Verdict::untested: return "untested";
         case Verdict::good: return "good";
         case Verdict::bad: return "bad";
+        case Verdict::between: return "between";
         case Verdict::skipped: return "skipped";
     }
     return "untested";
@@ -45,40 +48,95 @@ namespace {
 
 using stats::Alternative;
 
-// The alternative under which `later` is worse than `earlier`.
-Alternative worse_alternative(Direction direction) {
-    // mann_whitney_u(x = earlier, y = later, less): earlier tends to be smaller.
-    return direction == Direction::lower_is_better ? Alternative::less : Alternative::greater;
+int look_count(const DecideConfig& d) {
+    int looks = 1;
+    for (int n = d.samples; n < d.max_samples; n *= 2) {
+        ++looks;
+    }
+    return looks;
 }
+
+}  // namespace
+
+double decision_alpha(const DecideConfig& decide, std::size_t commits) {
+    const double steps = std::ceil(std::log2(std::max<double>(2, static_cast<double>(commits))));
+    return decide.alpha / (steps + 2) / look_count(decide);
+}
+
+namespace {
+
+// A run of tested commits at one level. Each member contributes the prefix of
+// its values that its own decision used, so replaying the search on later
+// observations (with confirmation samples added) decides exactly as before.
+struct Segment {
+    std::size_t first = 0;
+    std::size_t last = 0;
+    std::vector<double> pool;  // oriented values: larger is worse
+    double median = 0;         // of pool
+
+    void add(std::size_t position, std::span<const double> values) {
+        first = std::min(first, position);
+        last = std::max(last, position);
+        pool.insert(pool.end(), values.begin(), values.end());
+        median = stats::median(pool);
+    }
+};
+
+Segment make_segment(std::size_t position, std::span<const double> values) {
+    Segment s;
+    s.first = s.last = position;
+    s.add(position, values);
+    return s;
+}
+
+enum class Side { unknown, left, right, between };
 
 class Search {
 public:
-    Search(const PlannerSettings& settings, const Observations& observations)
-        : m_settings(settings), m_obs(observations) {
+    Search(const PlannerSettings& settings, const Observations& observations, double elapsed)
+        : m_settings(settings),
+          m_decide(settings.decide),
+          m_obs(observations),
+          m_elapsed(elapsed),
+          m_alpha(decision_alpha(settings.decide, observations.size())) {
         m_plan.verdicts.assign(observations.size(), Verdict::untested);
     }
 
     Plan run() {
         m_plan.next = next();
+        if (!std::holds_alternative<DoneAction>(m_plan.next)) {
+            m_plan.open = m_open_positions;
+        }
         return std::move(m_plan);
     }
 
 private:
-    int samples_wanted() const { return m_settings.decide.samples; }
+    // Values oriented so that larger is worse.
+    std::vector<double> oriented(std::size_t p, std::size_t n) const {
+        const auto& v = m_obs[p].values;
+        std::vector<double> out(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(std::min(n, v.size())));
+        if (m_settings.direction == Direction::higher_is_better) {
+            for (double& x : out) {
+                x = -x;
+            }
+        }
+        return out;
+    }
 
     std::size_t values(std::size_t p) const { return m_obs[p].values.size(); }
 
-    bool enough(std::size_t p) const {
-        return values(p) >= static_cast<std::size_t>(samples_wanted());
-    }
-
-    // Too many probe runs failed to reach the wanted number of values.
     bool probe_failing(std::size_t p) const {
-        return !enough(p) && m_obs[p].failed_runs >= samples_wanted();
+        return values(p) < static_cast<std::size_t>(m_decide.samples) &&
+               m_obs[p].failed_runs >= m_decide.samples;
     }
 
-    int missing(std::size_t p) const {
-        return std::max(0, samples_wanted() - static_cast<int>(values(p)));
+    bool skipped(std::size_t p) const {
+        return m_obs[p].build == BuildState::failed || probe_failing(p);
+    }
+
+    // Relative step between two oriented levels (+ = worse), against the left's magnitude.
+    static double step(double left, double right) {
+        return left == 0 ? 0 : (right - left) / std::abs(left);
     }
 
     void decide(std::size_t p, Verdict verdict, std::string reason) {
@@ -96,141 +154,358 @@ private:
                            o.failed_runs, name, o.last_probe_failure);
     }
 
+    std::optional<Action> over_budget(bool building) const {
+        const auto& b = m_settings.budget;
+        std::string which;
+        if (b.max_seconds > 0 && m_elapsed >= b.max_seconds) {
+            which = fmt::format("budget.max_time ({:.0f}s)", b.max_seconds);
+        } else if (building && b.max_builds > 0) {
+            int builds = 0;
+            for (const auto& o : m_obs) {
+                builds += o.build != BuildState::unknown;
+            }
+            if (builds >= b.max_builds) {
+                which = fmt::format("budget.max_builds ({})", b.max_builds);
+            }
+        } else if (!building && b.max_probe_runs > 0) {
+            long runs = 0;
+            for (const auto& o : m_obs) {
+                runs += static_cast<long>(o.values.size()) + o.failed_runs;
+            }
+            if (runs >= b.max_probe_runs) {
+                which = fmt::format("budget.max_probe_runs ({})", b.max_probe_runs);
+            }
+        }
+        if (which.empty()) {
+            return std::nullopt;
+        }
+        Outcome outcome;
+        outcome.status = SessionStatus::budget_exhausted;
+        outcome.candidates = m_open_positions;
+        outcome.summary = fmt::format("stopped by {}; the culprit is among {} commit(s) still open",
+                                      which, outcome.candidates.size());
+        return DoneAction{outcome};
+    }
+
+    Action build(std::size_t p) {
+        if (auto stop = over_budget(true)) {
+            return *stop;
+        }
+        return BuildAction{p};
+    }
+
+    Action measure(std::vector<std::size_t> positions, int rounds) {
+        if (auto stop = over_budget(false)) {
+            return *stop;
+        }
+        return MeasureAction{std::move(positions), rounds};
+    }
+
     Action next() {
         const std::size_t last = m_obs.size() - 1;
-        const std::size_t good = 0;
-        m_plan.lo = good;
-        m_plan.hi = last;
-
-        for (std::size_t end : {good, last}) {
+        for (std::size_t end : {std::size_t{0}, last}) {
+            m_open_positions.push_back(end);
+        }
+        for (std::size_t end : {std::size_t{0}, last}) {
             if (m_obs[end].build == BuildState::unknown) {
-                return BuildAction{end};
+                return build(end);
             }
         }
-        for (std::size_t end : {good, last}) {
+        for (std::size_t end : {std::size_t{0}, last}) {
             if (m_obs[end].build == BuildState::failed || probe_failing(end)) {
-                return FailAction{end_failure(end, end == good ? "good" : "bad")};
+                return FailAction{end_failure(end, end == 0 ? "good" : "bad")};
             }
         }
-        if (!enough(good) || !enough(last)) {
-            return MeasureAction{{good, last}, std::max(missing(good), missing(last))};
+        m_open_positions.clear();
+        for (std::size_t p = 1; p < last; ++p) {
+            m_open_positions.push_back(p);
         }
 
-        const auto& good_values = m_obs[good].values;
-        const auto& bad_values = m_obs[last].values;
-        const double good_median = stats::median(good_values);
-        const double bad_median = stats::median(bad_values);
-        const double effect = worse_change(good_median, bad_median, m_settings.direction);
-        const double p_reproduce =
-            stats::mann_whitney_u(good_values, bad_values, worse_alternative(m_settings.direction))
-                .p_value;
-        m_plan.verdicts[good] = Verdict::good;
-        m_plan.verdicts[last] = Verdict::bad;
-        if (!(p_reproduce <= m_settings.decide.alpha && effect >= m_settings.decide.min_effect)) {
-            Outcome outcome;
-            outcome.status = SessionStatus::not_reproduced;
-            outcome.summary = fmt::format(
-                "regression not reproduced: bad is {:+.1f}% vs good (medians {:.6g} -> {:.6g}), "
-                "p = {:.2g}; needs at least {:+.1f}% with p <= {}",
-                effect * 100, good_median, bad_median, p_reproduce,
-                m_settings.decide.min_effect * 100, m_settings.decide.alpha);
-            return DoneAction{outcome};
-        }
-
-        std::size_t lo = good;
-        std::size_t hi = last;
+        // 1. Reproduce.
+        std::size_t n = static_cast<std::size_t>(m_decide.samples);
         while (true) {
-            m_plan.lo = lo;
-            m_plan.hi = hi;
-            std::vector<std::size_t> inner;
-            for (std::size_t p = lo + 1; p < hi; ++p) {
-                if (m_obs[p].build == BuildState::failed || probe_failing(p)) {
-                    if (m_plan.verdicts[p] != Verdict::skipped) {
-                        decide(p, Verdict::skipped,
-                               m_obs[p].build == BuildState::failed
-                                   ? "build failed: " + m_obs[p].build_failure
-                                   : fmt::format("probe failed {} times (last: {})",
-                                                 m_obs[p].failed_runs,
-                                                 m_obs[p].last_probe_failure));
-                    }
-                } else {
-                    inner.push_back(p);
+            if (values(0) < n || values(last) < n) {
+                return measure({0, last}, static_cast<int>(n - std::min(values(0), values(last))));
+            }
+            const auto verdict = reproduce(n);
+            if (verdict == Side::left) {
+                return DoneAction{m_not_reproduced};
+            }
+            if (verdict == Side::right) {
+                break;
+            }
+            n = std::min<std::size_t>(n * 2, static_cast<std::size_t>(m_decide.max_samples));
+        }
+        m_plan.verdicts[0] = Verdict::good;
+        m_plan.verdicts[last] = Verdict::bad;
+        m_segments.push_back(make_segment(0, oriented(0, n)));
+        m_segments.push_back(make_segment(last, oriented(last, n)));
+        m_total_shift = m_segments.back().median - m_segments.front().median;
+
+        // 2. Segmentation.
+        while (true) {
+            const auto gap = first_open_gap();
+            if (!gap) {
+                break;
+            }
+            const std::size_t a = m_segments[*gap].last;
+            const std::size_t b = m_segments[*gap + 1].first;
+            const std::size_t mid = midpoint(a, b);
+            if (m_obs[mid].build == BuildState::unknown) {
+                set_open(a, b);
+                return build(mid);
+            }
+            std::size_t looked = static_cast<std::size_t>(m_decide.samples);
+            Side side = Side::unknown;
+            while (true) {
+                if (values(mid) < looked) {
+                    set_open(a, b);
+                    return measure({mid}, static_cast<int>(looked - values(mid)));
+                }
+                const bool last_look = looked >= static_cast<std::size_t>(m_decide.max_samples);
+                side = classify(mid, *gap, looked, last_look);
+                if (side != Side::unknown) {
+                    break;
+                }
+                looked = std::min<std::size_t>(looked * 2,
+                                               static_cast<std::size_t>(m_decide.max_samples));
+            }
+            const auto v = oriented(mid, looked);
+            if (side == Side::left) {
+                m_segments[*gap].add(mid, v);
+            } else if (side == Side::right) {
+                m_segments[*gap + 1].add(mid, v);
+            } else {
+                m_segments.insert(m_segments.begin() + static_cast<std::ptrdiff_t>(*gap) + 1,
+                                  make_segment(mid, v));
+            }
+        }
+
+        // 3. Confirm the culprits; collect ambiguous gaps.
+        std::vector<std::pair<std::size_t, std::size_t>> culprit_gaps;
+        std::vector<std::pair<std::size_t, std::size_t>> hidden_gaps;
+        for (std::size_t i = 0; i + 1 < m_segments.size(); ++i) {
+            if (!regression_gap(i)) {
+                continue;
+            }
+            const std::size_t a = m_segments[i].last;
+            const std::size_t b = m_segments[i + 1].first;
+            (b == a + 1 ? culprit_gaps : hidden_gaps).emplace_back(a, b);
+        }
+        m_open_positions.clear();
+        const auto confirm = static_cast<std::size_t>(m_decide.confirm_samples);
+        for (const auto& [a, b] : culprit_gaps) {
+            if (values(a) < confirm || values(b) < confirm) {
+                m_open_positions = {b};
+                return measure({a, b}, static_cast<int>(confirm - std::min(values(a), values(b))));
+            }
+        }
+        return DoneAction{finish(culprit_gaps, hidden_gaps)};
+    }
+
+    void set_open(std::size_t a, std::size_t b) {
+        m_open_positions.clear();
+        for (std::size_t p = a + 1; p <= b; ++p) {
+            m_open_positions.push_back(p);
+        }
+    }
+
+    // Good vs bad at look n: right = reproduced, left = not, unknown = look again.
+    Side reproduce(std::size_t n) {
+        const std::size_t last = m_obs.size() - 1;
+        const auto good = oriented(0, n);
+        const auto bad = oriented(last, n);
+        const double scale = std::abs(stats::median(good));
+        const double p = stats::mann_whitney_u(good, bad, Alternative::less).p_value;
+        const auto shift = stats::hodges_lehmann(good, bad, 1 - 2 * m_alpha);
+        const double effect = scale == 0 ? 0 : shift.estimate / scale;
+        const double high = scale == 0 ? 0 : shift.high / scale;
+        const bool last_look = n >= static_cast<std::size_t>(m_decide.max_samples);
+        const double min_effect = m_decide.min_effect;
+        if (p <= m_alpha && effect >= min_effect) {
+            return Side::right;
+        }
+        if (high < min_effect || last_look) {
+            m_not_reproduced.status = SessionStatus::not_reproduced;
+            m_not_reproduced.summary = fmt::format(
+                "regression not reproduced: bad is {:+.1f}% vs good (upper {:.0f}% bound "
+                "{:+.1f}%), p = {:.2g} after {} samples each; needs at least {:+.1f}%",
+                effect * 100, (1 - m_alpha) * 100, high * 100, p, n, min_effect * 100);
+            return Side::left;
+        }
+        return Side::unknown;
+    }
+
+    // The segment gap i (between segments i and i+1) is a regression worth searching.
+    bool regression_gap(std::size_t i) const {
+        return step(m_segments[i].median, m_segments[i + 1].median) >= m_decide.min_effect;
+    }
+
+    std::optional<std::size_t> first_open_gap() {
+        for (std::size_t i = 0; i + 1 < m_segments.size(); ++i) {
+            if (!regression_gap(i)) {
+                continue;
+            }
+            const std::size_t a = m_segments[i].last;
+            const std::size_t b = m_segments[i + 1].first;
+            bool any = false;
+            for (std::size_t p = a + 1; p < b; ++p) {
+                if (!skipped(p)) {
+                    any = true;
+                } else if (m_plan.verdicts[p] != Verdict::skipped) {
+                    decide(p, Verdict::skipped,
+                           m_obs[p].build == BuildState::failed
+                               ? "build failed: " + m_obs[p].build_failure
+                               : fmt::format("probe failed {} times (last: {})",
+                                             m_obs[p].failed_runs, m_obs[p].last_probe_failure));
                 }
             }
-            if (inner.empty()) {
-                return DoneAction{finish(lo, hi)};
-            }
-            // The commit nearest the midpoint (lower on a tie) splits the interval.
-            const double middle = (static_cast<double>(lo) + static_cast<double>(hi)) / 2;
-            const std::size_t mid = *std::min_element(
-                inner.begin(), inner.end(), [middle](std::size_t a, std::size_t b) {
-                    return std::abs(static_cast<double>(a) - middle) <
-                           std::abs(static_cast<double>(b) - middle);
-                });
-            if (m_obs[mid].build == BuildState::unknown) {
-                return BuildAction{mid};
-            }
-            if (!enough(mid)) {
-                return MeasureAction{{mid}, missing(mid)};
-            }
-            if (classify(mid, good_values, bad_values) == Verdict::good) {
-                lo = mid;
-            } else {
-                hi = mid;
+            if (any) {
+                return i;
             }
         }
+        return std::nullopt;
     }
 
-    Verdict classify(std::size_t p, const std::vector<double>& good_values,
-                     const std::vector<double>& bad_values) {
-        const auto& v = m_obs[p].values;
-        const double p_good = stats::mann_whitney_u(v, good_values).p_value;
-        const double p_bad = stats::mann_whitney_u(v, bad_values).p_value;
-        const double alpha = m_settings.decide.alpha;
-        const double median = stats::median(v);
-        const double good_median = stats::median(good_values);
-        const double bad_median = stats::median(bad_values);
-        Verdict verdict;
+    // The commit nearest the middle of (a, b) that is not skipped (lower on a tie).
+    std::size_t midpoint(std::size_t a, std::size_t b) const {
+        const double middle = (static_cast<double>(a) + static_cast<double>(b)) / 2;
+        std::size_t best = b;
+        double best_distance = 0;
+        for (std::size_t p = a + 1; p < b; ++p) {
+            if (skipped(p)) {
+                continue;
+            }
+            const double distance = std::abs(static_cast<double>(p) - middle);
+            if (best == b || distance < best_distance) {
+                best = p;
+                best_distance = distance;
+            }
+        }
+        return best;
+    }
+
+    // The candidate's first n values against the levels of segments gap, gap+1.
+    Side classify(std::size_t p, std::size_t gap, std::size_t n, bool last_look) {
+        const Segment& left = m_segments[gap];
+        const Segment& right = m_segments[gap + 1];
+        const auto x = oriented(p, n);
+        const double half = (right.median - left.median) / 2;
+        // The midpoint level, with the noise of both references: each pool
+        // shifted half the step towards the other.
+        std::vector<double> middle;
+        middle.reserve(left.pool.size() + right.pool.size());
+        for (double v : left.pool) {
+            middle.push_back(v + half);
+        }
+        for (double v : right.pool) {
+            middle.push_back(v - half);
+        }
+        const double p_below = stats::mann_whitney_u(x, middle, Alternative::less).p_value;
+        const double p_above = stats::mann_whitney_u(x, middle, Alternative::greater).p_value;
+        const double p_over_left = stats::mann_whitney_u(x, left.pool, Alternative::greater).p_value;
+        const double p_under_right = stats::mann_whitney_u(x, right.pool, Alternative::less).p_value;
+        const double median = stats::median(x);
+        const double min_step = m_decide.min_effect / 2;
+        const double strict = m_alpha / 4;
+
+        Side side = Side::unknown;
         std::string rule;
-        if (p_good > alpha && p_bad <= alpha) {
-            verdict = Verdict::good;
-            rule = "differs from bad only";
-        } else if (p_bad > alpha && p_good <= alpha) {
-            verdict = Verdict::bad;
-            rule = "differs from good only";
-        } else {
-            verdict = std::abs(median - good_median) <= std::abs(median - bad_median) ? Verdict::good
-                                                                                     : Verdict::bad;
-            rule = "unclear, nearest median";
+        if (p_over_left <= strict && p_under_right <= strict &&
+            step(left.median, median) >= min_step && step(median, right.median) >= min_step) {
+            side = Side::between;
+            rule = fmt::format("between both levels, p {:.2g} and {:.2g} <= {:.2g}", p_over_left,
+                               p_under_right, strict);
+        } else if (p_below <= m_alpha) {
+            side = Side::left;
+            rule = fmt::format("below the midpoint, p = {:.2g} <= {:.2g}", p_below, m_alpha);
+        } else if (p_above <= m_alpha) {
+            side = Side::right;
+            rule = fmt::format("above the midpoint, p = {:.2g} <= {:.2g}", p_above, m_alpha);
+        } else if (last_look) {
+            side = median <= left.median + half ? Side::left : Side::right;
+            rule = fmt::format("unclear after {} samples (p {:.2g} below, {:.2g} above the "
+                               "midpoint); nearer median",
+                               n, p_below, p_above);
         }
+        if (side == Side::unknown) {
+            return side;
+        }
+        const bool good_level = gap == 0 && side == Side::left;
+        const bool bad_level = gap + 2 == m_segments.size() && side == Side::right;
+        const Verdict verdict = side == Side::between ? Verdict::between
+                                : good_level          ? Verdict::good
+                                : bad_level           ? Verdict::bad
+                                : side == Side::left  ? level_verdict(left)
+                                                      : level_verdict(right);
+        const double sign = m_settings.direction == Direction::lower_is_better ? 1 : -1;
         decide(p, verdict,
-               fmt::format("{} ({}): median {:.6g} (good {:.6g}, bad {:.6g}); p vs good {:.2g}, "
-                           "p vs bad {:.2g}",
-                           to_string(verdict), rule, median, good_median, bad_median, p_good,
-                           p_bad));
-        return verdict;
+               fmt::format("{} ({}); median {:.6g} vs levels {:.6g} and {:.6g}, {} samples",
+                           to_string(verdict), rule, sign * median, sign * left.median,
+                           sign * right.median, n));
+        return side;
     }
 
-    Outcome finish(std::size_t lo, std::size_t hi) {
+    // A segment's verdict: the level of the good end, of the bad end, or between.
+    Verdict level_verdict(const Segment& s) const {
+        if (s.first == 0) {
+            return Verdict::good;
+        }
+        if (s.last == m_obs.size() - 1) {
+            return Verdict::bad;
+        }
+        return Verdict::between;
+    }
+
+    Outcome finish(const std::vector<std::pair<std::size_t, std::size_t>>& culprit_gaps,
+                   const std::vector<std::pair<std::size_t, std::size_t>>& hidden_gaps) {
         Outcome outcome;
-        if (hi != lo + 1) {
-            outcome.status = SessionStatus::ambiguous;
-            for (std::size_t p = lo + 1; p <= hi; ++p) {
+        for (const auto& [a, b] : culprit_gaps) {
+            CulpritEvidence e = evidence(a, b);
+            // A step the confirmation samples do not support is not a culprit.
+            if (e.p_value <= m_decide.alpha && e.effect >= m_decide.min_effect / 2) {
+                outcome.culprits.push_back(e);
+                outcome.candidates.push_back(b);
+            }
+        }
+        for (const auto& [a, b] : hidden_gaps) {
+            for (std::size_t p = a + 1; p <= b; ++p) {
                 outcome.candidates.push_back(p);
             }
+        }
+        std::sort(outcome.candidates.begin(), outcome.candidates.end());
+        if (!hidden_gaps.empty()) {
+            outcome.status = SessionStatus::ambiguous;
             outcome.summary = fmt::format(
-                "ambiguous: the regression is in one of {} commits between positions {} and {}; "
-                "the others could not be built or measured",
-                outcome.candidates.size(), lo + 1, hi);
+                "ambiguous: a regression lies among {} commit(s) that could not all be built or "
+                "measured",
+                outcome.candidates.size() - outcome.culprits.size());
             return outcome;
         }
-        outcome.status = SessionStatus::culprit_found;
-        outcome.culprits.push_back(evidence(lo, hi));
-        outcome.candidates.push_back(hi);
-        const auto& c = outcome.culprits.front();
-        outcome.summary = fmt::format("culprit at position {}: {:+.1f}% (95% CI {:+.1f}% to {:+.1f}%), "
-                                      "p = {:.2g}",
-                                      hi, c.effect * 100, c.ci_low * 100, c.ci_high * 100, c.p_value);
+        if (!outcome.culprits.empty()) {
+            outcome.status = SessionStatus::culprit_found;
+            std::string list;
+            for (const auto& c : outcome.culprits) {
+                list += fmt::format("{}position {}: {:+.1f}% (95% CI {:+.1f}% to {:+.1f}%), p = {:.2g}",
+                                    list.empty() ? "" : "; ", c.position, c.effect * 100,
+                                    c.ci_low * 100, c.ci_high * 100, c.p_value);
+            }
+            outcome.summary = fmt::format("{} at {}",
+                                          outcome.culprits.size() == 1 ? "culprit" : "culprits",
+                                          list);
+            return outcome;
+        }
+        outcome.status = SessionStatus::gradual;
+        std::string levels;
+        const double sign = m_settings.direction == Direction::lower_is_better ? 1 : -1;
+        for (const auto& s : m_segments) {
+            levels += fmt::format("{}{}{}: {:.6g}", levels.empty() ? "" : ", ", s.first,
+                                  s.first == s.last ? "" : fmt::format("-{}", s.last),
+                                  sign * s.median);
+        }
+        outcome.summary = fmt::format(
+            "gradual: no single commit explains the shift of {:+.1f}%; levels by position: {}",
+            step(m_segments.front().median, m_segments.back().median) * 100, levels);
         return outcome;
     }
 
@@ -251,26 +526,39 @@ private:
             e.ci_low = -shift.high / scale;
             e.ci_high = -shift.low / scale;
         }
-        e.p_value = stats::mann_whitney_u(before, after).p_value;
+        e.p_value = stats::mann_whitney_u(
+                        before, after,
+                        m_settings.direction == Direction::lower_is_better ? Alternative::less
+                                                                           : Alternative::greater)
+                        .p_value;
         e.confidence = 1 - e.p_value;
-        const double total =
-            stats::median(m_obs.back().values) - stats::median(m_obs.front().values);
-        e.share = total == 0 ? 0 : (stats::median(after) - parent_median) / total;
+        const double sign = m_settings.direction == Direction::lower_is_better ? 1 : -1;
+        e.share = m_total_shift == 0 ? 0
+                                     : sign * (stats::median(after) - parent_median) / m_total_shift;
         return e;
     }
 
     const PlannerSettings& m_settings;
+    const DecideConfig& m_decide;
     const Observations& m_obs;
+    double m_elapsed;
+    double m_alpha;  // per look of one decision
     Plan m_plan;
+    std::vector<Segment> m_segments;
+    std::vector<std::size_t> m_open_positions;
+    Outcome m_not_reproduced;
+    double m_total_shift = 0;  // oriented: bad level - good level
 };
 
 }  // namespace
 
-Plan plan_next(const PlannerSettings& settings, const Observations& observations) {
+Plan plan_next(const PlannerSettings& settings, const Observations& observations,
+               double elapsed_seconds) {
     if (observations.size() < 2) {
-        return Plan{FailAction{"the range needs at least a good and a bad commit"}, {}, {}, 0, 0};
+        return Plan{FailAction{"the range needs at least a good and a bad commit"}, {}, {}, {}};
     }
-    return Search(settings, observations).run();
+    Plan plan = Search(settings, observations, elapsed_seconds).run();
+    return plan;
 }
 
 }  // namespace perfbisect

@@ -6,18 +6,20 @@
 // continues where it stopped, and tests and benches run whole searches
 // in-process against simulated histories.
 //
-// Decision rule of the foundation (the statistics work replaces the rule, not
-// this interface):
-//  1. build good and bad; measure both to `samples` successful values in
-//     interleaved rounds;
-//  2. reproduce: bad must be worse than good by at least min_effect (median
-//     ratio) with a one-sided Mann-Whitney p <= alpha, else not_reproduced;
-//  3. binary search between the last commit known good (lo) and the first
-//     known bad (hi): build the commit nearest the midpoint, measure it to
-//     `samples` values, classify it with Mann-Whitney U against both ends;
-//     commits that fail to build or to probe are skipped to a neighbour;
-//  4. when lo and hi are adjacent, hi is the culprit; when only skipped commits
-//     lie between them, the result is ambiguous with those candidates.
+// The rule (docs/how-it-decides.md has the reasoning and the error budget):
+//  1. reproduce: measure good and bad in interleaved rounds, in looks of
+//     samples, 2·samples, 4·samples … up to max_samples; the regression is
+//     reproduced when bad is significantly worse and its estimated effect is at
+//     least min_effect; not reproduced when the effect's upper confidence bound
+//     is below min_effect;
+//  2. segmentation: tested commits form segments of equal level; each gap
+//     between adjacent segments whose step is a regression of at least
+//     min_effect is split at its midpoint commit, which joins the left level,
+//     the right level, or (at a stricter threshold) becomes a level of its own;
+//     commits that fail to build or probe are skipped to a neighbour;
+//  3. every gap narrowed to two adjacent commits is a culprit, confirmed by
+//     topping both up to confirm_samples; gaps hidden by skipped commits are
+//     ambiguous; a shift no confirmed step explains is gradual.
 
 #include <cstddef>
 #include <string>
@@ -42,7 +44,9 @@ struct CommitObservations {
 // Indexed by position: [0] is good, back() is bad.
 using Observations = std::vector<CommitObservations>;
 
-enum class Verdict { untested, good, bad, skipped };
+// good: at the level of the good end; bad: at the level of the bad end;
+// between: a level of its own between the two (a second culprit is near).
+enum class Verdict { untested, good, bad, between, skipped };
 const char* to_string(Verdict verdict);
 
 enum class SessionStatus {
@@ -104,15 +108,23 @@ struct Plan {
     Action next;
     std::vector<Verdict> verdicts;    // per position
     std::vector<Decision> decisions;  // in the order made
-    std::size_t lo = 0, hi = 0;       // the current search interval (last good, first bad)
+    std::vector<std::size_t> open;    // positions still to be searched (empty when done)
 };
 
 struct PlannerSettings {
     DecideConfig decide;
+    BudgetConfig budget;
     Direction direction = Direction::lower_is_better;
 };
 
-Plan plan_next(const PlannerSettings& settings, const Observations& observations);
+// elapsed_seconds: wall time the session has run so far, for budget.max_seconds.
+Plan plan_next(const PlannerSettings& settings, const Observations& observations,
+               double elapsed_seconds = 0);
+
+// The per-look significance level of one decision for a range of n commits:
+// alpha shared evenly among the decisions a search makes (~log2 n + 2) and the
+// looks of each (Bonferroni).
+double decision_alpha(const DecideConfig& decide, std::size_t commits);
 
 // Relative change from `from` to `to` in the worse direction (+ = worse).
 double worse_change(double from, double to, Direction direction);

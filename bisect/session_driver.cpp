@@ -84,7 +84,9 @@ SessionDriver::SessionDriver(Cache& cache, Builder& builder, Prober& prober, Rep
 
 Outcome SessionDriver::run(const std::string& session) {
     const CommitRange range = m_cache.load_range(session);
-    const PlannerSettings settings{m_config.decide, m_config.probe.direction};
+    const PlannerSettings settings{m_config.decide, m_config.budget, m_config.probe.direction};
+    const auto stored = m_cache.find_session(session);
+    double elapsed = stored ? stored->wall_seconds : 0;
 
     // Decisions already in the event log are not logged twice after a resume.
     std::set<std::size_t> logged;
@@ -101,6 +103,7 @@ Outcome SessionDriver::run(const std::string& session) {
     auto account_time = [&] {
         const double now = steady_now();
         m_cache.add_wall_seconds(session, now - last_tick);
+        elapsed += now - last_tick;
         last_tick = now;
     };
 
@@ -110,7 +113,7 @@ Outcome SessionDriver::run(const std::string& session) {
             throw_interrupted(session);
         }
         const Observations obs = load_observations(m_cache, session, range, m_build_fingerprint);
-        Plan plan = plan_next(settings, obs);
+        Plan plan = plan_next(settings, obs, elapsed);
         for (const auto& decision : plan.decisions) {
             if (logged.insert(decision.position).second) {
                 const auto& commit = range.commits[decision.position];

@@ -293,7 +293,7 @@ Result<Config> parse_config(const std::string& text, const std::filesystem::path
         ConfigReader r(origin);
         Config config;
         config.text = text;
-        r.check_keys(root, "", {"repo", "build", "probe", "decide"});
+        r.check_keys(root, "", {"repo", "build", "probe", "decide", "budget"});
 
         config.repo.path = base_dir;
         if (const auto* repo = section(r, root, "repo")) {
@@ -375,7 +375,8 @@ Result<Config> parse_config(const std::string& text, const std::filesystem::path
         }
 
         if (const auto* decide = section(r, root, "decide")) {
-            r.check_keys(*decide, "decide", {"min_effect", "samples", "alpha"});
+            r.check_keys(*decide, "decide",
+                         {"min_effect", "samples", "max_samples", "confirm_samples", "alpha"});
             if (const auto* v = r.find(*decide, "min_effect")) {
                 auto fraction = v->is_string() ? parse_fraction(v->as_string().str)
                                                : Result<double>(r.number_value(*v, "decide.min_effect"));
@@ -387,12 +388,22 @@ Result<Config> parse_config(const std::string& text, const std::filesystem::path
                 }
                 config.decide.min_effect = *fraction;
             }
-            if (const auto* v = r.find(*decide, "samples")) {
-                const auto samples = r.integer_value(*v, "decide.samples");
-                if (samples < 3 || samples > 10000) {
-                    r.fail("decide.samples", "must be between 3 and 10000");
+            auto count = [&](const char* key, int& target) {
+                if (const auto* v = r.find(*decide, key)) {
+                    const auto value = r.integer_value(*v, std::string("decide.") + key);
+                    if (value < 3 || value > 10000) {
+                        r.fail(std::string("decide.") + key, "must be between 3 and 10000");
+                    }
+                    target = static_cast<int>(value);
                 }
-                config.decide.samples = static_cast<int>(samples);
+            };
+            count("samples", config.decide.samples);
+            count("max_samples", config.decide.max_samples);
+            count("confirm_samples", config.decide.confirm_samples);
+            if (config.decide.max_samples < config.decide.samples) {
+                r.fail("decide.max_samples",
+                       fmt::format("{} is below decide.samples ({}); raise it",
+                                   config.decide.max_samples, config.decide.samples));
             }
             if (const auto* v = r.find(*decide, "alpha")) {
                 const double alpha = r.number_value(*v, "decide.alpha");
@@ -400,6 +411,26 @@ Result<Config> parse_config(const std::string& text, const std::filesystem::path
                     r.fail("decide.alpha", "must be between 0 and 0.5 (e.g. 0.01)");
                 }
                 config.decide.alpha = alpha;
+            }
+        }
+        if (const auto* budget = section(r, root, "budget")) {
+            r.check_keys(*budget, "budget", {"max_builds", "max_probe_runs", "max_time"});
+            if (const auto* v = r.find(*budget, "max_builds")) {
+                const auto value = r.integer_value(*v, "budget.max_builds");
+                if (value < 2) {
+                    r.fail("budget.max_builds", "must be at least 2 (good and bad)");
+                }
+                config.budget.max_builds = static_cast<int>(value);
+            }
+            if (const auto* v = r.find(*budget, "max_probe_runs")) {
+                const auto value = r.integer_value(*v, "budget.max_probe_runs");
+                if (value < 1) {
+                    r.fail("budget.max_probe_runs", "must be positive");
+                }
+                config.budget.max_probe_runs = static_cast<long>(value);
+            }
+            if (const auto* v = r.find(*budget, "max_time")) {
+                config.budget.max_seconds = r.duration_value(*v, "budget.max_time").count();
             }
         }
         return config;

@@ -50,9 +50,19 @@ struct ProbeConfig {
 };
 
 struct DecideConfig {
-    double min_effect = 0.02;  // relative, 0.02 = 2 %
-    int samples = 10;          // per commit, for the foundation's fixed-sample rule
-    double alpha = 0.01;       // significance level of each comparison
+    double min_effect = 0.02;  // relative, 0.02 = 2 %: the smallest regression worth finding
+    int samples = 6;           // first batch per commit; unclear comparisons double it
+    int max_samples = 96;      // cap per commit; an unclear comparison at the cap is decided by its median
+    int confirm_samples = 20;  // culprit and parent are topped up to this many before the verdict
+    double alpha = 0.01;       // error rate of the whole search, shared among its decisions
+};
+
+// Limits of one session; 0 = unlimited. When one is reached the session stops
+// with the best answer so far (budget_exhausted).
+struct BudgetConfig {
+    int max_builds = 0;
+    long max_probe_runs = 0;
+    double max_seconds = 0;  // wall time of the session
 };
 
 struct Config {
@@ -62,6 +72,7 @@ struct Config {
     BuildConfig build;
     ProbeConfig probe;
     DecideConfig decide;
+    BudgetConfig budget;
 
     // Identifies what a build depends on (command, artifacts, env); samples
     // and builds are only reused when it matches.

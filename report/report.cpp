@@ -43,7 +43,9 @@ SessionReport build_report(Cache& cache, const std::string& session_id) {
 
     const Observations obs =
         load_observations(cache, session_id, range, config.build_fingerprint());
-    const Plan plan = plan_next(PlannerSettings{config.decide, config.probe.direction}, obs);
+    const Plan plan = plan_next(
+        PlannerSettings{config.decide, config.budget, config.probe.direction}, obs,
+        session->wall_seconds);
     std::map<std::size_t, std::string> notes;
     for (const auto& decision : plan.decisions) {
         if (decision.verdict == Verdict::skipped) {

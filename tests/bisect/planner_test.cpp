@@ -1,5 +1,7 @@
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+#include <cmath>
 #include <random>
 
 #include "bisect/planner.hpp"
@@ -60,7 +62,10 @@ TEST_CASE("planner finds a planted culprit in few builds", "[planner]") {
         CHECK(c.p_value < 0.001);
         CHECK(c.share == Approx(1.0).margin(0.25));
         CHECK(result.builds <= 2 + 7);  // ends plus ~log2(38)
-        CHECK(result.probe_runs == 10 * result.builds);
+        // Each commit needs at least the first look; the culprit and its parent
+        // are topped up to confirm_samples.
+        CHECK(result.probe_runs >= 10 * result.builds);
+        CHECK(result.probe_runs <= 20 * result.builds + 2 * 20);
     }
 }
 
@@ -141,4 +146,113 @@ TEST_CASE("planner is a pure function of the observations", "[planner]") {
     CHECK(first.builds == second.builds);
     CHECK(first.probe_runs == second.probe_runs);
     CHECK(first.verdicts == second.verdicts);
+}
+
+namespace {
+
+SimulatedHistory levels_history(std::vector<double> levels, double noise = 0.02) {
+    SimulatedHistory h;
+    h.levels = std::move(levels);
+    h.noise = [noise](double level, double /*time*/, std::mt19937_64& rng) {
+        return level * (1 + noise * std::normal_distribution<double>(0, 1)(rng));
+    };
+    return h;
+}
+
+std::vector<std::size_t> culprit_positions(const SimulationResult& r) {
+    std::vector<std::size_t> out;
+    for (const auto& c : r.outcome.culprits) {
+        out.push_back(c.position);
+    }
+    return out;
+}
+
+}  // namespace
+
+TEST_CASE("segmentation finds two culprits that share the shift", "[planner]") {
+    // 100 -> 110 at 13, -> 120 at 41: the midpoint commit sits at its own level.
+    std::vector<double> levels(60, 100.0);
+    for (std::size_t p = 13; p < 60; ++p) {
+        levels[p] = p >= 41 ? 120.0 : 110.0;
+    }
+    for (unsigned seed = 1; seed <= 5; ++seed) {
+        CAPTURE(seed);
+        auto result = search(levels_history(levels), settings(), seed);
+        REQUIRE(result.outcome.status == SessionStatus::culprit_found);
+        CHECK(culprit_positions(result) == std::vector<std::size_t>{13, 41});
+        CHECK(std::count(result.verdicts.begin(), result.verdicts.end(), Verdict::between) >= 1);
+        double shares = 0;
+        for (const auto& c : result.outcome.culprits) {
+            shares += c.share;
+        }
+        CHECK(shares == Approx(1.0).margin(0.25));
+    }
+}
+
+TEST_CASE("an improvement before the regression is not chased", "[planner]") {
+    // 100 -> 90 at 10 (improvement), -> 108 at 30 (regression).
+    std::vector<double> levels(40, 100.0);
+    for (std::size_t p = 10; p < 40; ++p) {
+        levels[p] = p >= 30 ? 108.0 : 90.0;
+    }
+    for (unsigned seed = 1; seed <= 5; ++seed) {
+        CAPTURE(seed);
+        auto result = search(levels_history(levels), settings(), seed);
+        REQUIRE(result.outcome.status == SessionStatus::culprit_found);
+        CHECK(culprit_positions(result) == std::vector<std::size_t>{30});
+    }
+}
+
+TEST_CASE("a gradual creep is reported as gradual, not as a culprit", "[planner]") {
+    // 20 steps of 0.5 % with min_effect 5 %: no single commit explains the shift.
+    std::vector<double> levels(60, 100.0);
+    for (std::size_t p = 20; p < 60; ++p) {
+        levels[p] = 100.0 * std::pow(1.005, static_cast<double>(std::min<std::size_t>(p - 19, 20)));
+    }
+    auto s = settings();
+    s.decide.min_effect = 0.05;
+    auto result = search(levels_history(levels, 0.01), s, 3);
+    CHECK(result.outcome.status == SessionStatus::gradual);
+    CHECK(result.outcome.culprits.empty());
+    CHECK(result.outcome.summary.find("levels by position") != std::string::npos);
+}
+
+TEST_CASE("a budget stops the search with the commits still open", "[planner]") {
+    auto s = settings();
+    s.budget.max_builds = 4;
+    auto result = search(step_history(64, 40, 0.2), s);
+    REQUIRE(result.outcome.status == SessionStatus::budget_exhausted);
+    CHECK(result.builds == 4);
+    CHECK(result.outcome.summary.find("budget.max_builds") != std::string::npos);
+    // The open interval still holds the culprit.
+    const auto& c = result.outcome.candidates;
+    CHECK(std::find(c.begin(), c.end(), 40u) != c.end());
+    CHECK(c.size() < 62);
+}
+
+TEST_CASE("unclear comparisons take more samples, up to the cap", "[planner]") {
+    // 3 % step at 3 % noise: the first look cannot decide.
+    auto s = settings();
+    s.decide.min_effect = 0.02;
+    s.decide.samples = 6;
+    s.decide.max_samples = 48;
+    SimulatedHistory h = levels_history(std::vector<double>(10, 100.0), 0.03);
+    for (std::size_t p = 6; p < 10; ++p) {
+        h.levels[p] = 103.0;
+    }
+    auto result = search(h, s, 11);
+    REQUIRE(result.outcome.status == SessionStatus::culprit_found);
+    CHECK(result.probe_runs > 6 * result.builds + 2 * 20);
+}
+
+TEST_CASE("replaying the search after confirmation samples keeps its decisions", "[planner]") {
+    // The planner re-runs on all observations: decisions made before the
+    // culprit's confirmation samples were added must not change.
+    auto s = settings();
+    SimulatedHistory h = step_history(30, 17, 0.1);
+    auto result = search(h, s, 5);
+    REQUIRE(result.outcome.status == SessionStatus::culprit_found);
+    CHECK(result.outcome.culprits[0].position == 17);
+    CHECK(result.verdicts[16] == Verdict::good);
+    CHECK(result.verdicts[17] == Verdict::bad);
 }

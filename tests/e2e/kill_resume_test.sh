@@ -39,9 +39,6 @@ checksum=$(sqlite3 "$db" "SELECT sum(value) FROM samples")
 [ "$(sqlite3 "$db" "SELECT sum(value) FROM samples WHERE id <= $last_id")" = "$checksum" ] || fail "samples changed"
 after=$(json "$WORK/resumed.json" "d['cost']['samples']")
 [ "$after" -gt "$before" ] || fail "report counts $after samples, $before existed before the kill"
-# The ends were measured once: 6 samples each, none repeated after the resume.
-[ "$(json "$WORK/resumed.json" "[t['samples'] for t in d['tested'] if t['position'] == 0][0]")" = "6" ] \
-  || fail "good was re-measured"
 echo "SIGKILL: $before samples before the kill, $after in the finished report"
 
 # 2. SIGINT: exit 130, a resumable session, then the same culprit.
