@@ -3,7 +3,10 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
+#include <limits>
+#include <map>
 #include <optional>
+#include <set>
 #include <span>
 
 #include <fmt/format.h>
@@ -65,29 +68,13 @@ double decision_alpha(const DecideConfig& decide, std::size_t commits) {
 
 namespace {
 
-// A run of tested commits at one level. Each member contributes the prefix of
-// its values that its own decision used, so replaying the search on later
-// observations (with confirmation samples added) decides exactly as before.
+// A run of tested commits at one level: its first and last position. Levels
+// are compared only through samples taken in the same rounds, so a machine
+// that slows down for a while slows both sides of a comparison alike.
 struct Segment {
     std::size_t first = 0;
     std::size_t last = 0;
-    std::vector<double> pool;  // oriented values: larger is worse
-    double median = 0;         // of pool
-
-    void add(std::size_t position, std::span<const double> values) {
-        first = std::min(first, position);
-        last = std::max(last, position);
-        pool.insert(pool.end(), values.begin(), values.end());
-        median = stats::median(pool);
-    }
 };
-
-Segment make_segment(std::size_t position, std::span<const double> values) {
-    Segment s;
-    s.first = s.last = position;
-    s.add(position, values);
-    return s;
-}
 
 enum class Side { unknown, left, right, between };
 
@@ -238,9 +225,9 @@ private:
         }
         m_plan.verdicts[0] = Verdict::good;
         m_plan.verdicts[last] = Verdict::bad;
-        m_segments.push_back(make_segment(0, oriented(0, n)));
-        m_segments.push_back(make_segment(last, oriented(last, n)));
-        m_total_shift = m_segments.back().median - m_segments.front().median;
+        m_segments = {Segment{0, 0}, Segment{last, last}};
+        m_gap_horizon = {std::max(m_obs[0].rounds[n - 1], m_obs[last].rounds[n - 1])};
+        m_total_shift = stats::median(oriented(last, n)) - stats::median(oriented(0, n));
 
         // 2. Segmentation.
         while (true) {
@@ -255,29 +242,39 @@ private:
                 set_open(a, b);
                 return build(mid);
             }
+            // The candidate is measured in rounds shared with both ends of its gap.
             std::size_t looked = static_cast<std::size_t>(m_decide.samples);
             Side side = Side::unknown;
             while (true) {
                 if (values(mid) < looked) {
                     set_open(a, b);
-                    return measure({mid}, static_cast<int>(looked - values(mid)));
+                    return measure({a, mid, b}, static_cast<int>(looked - values(mid)));
                 }
                 const bool last_look = looked >= static_cast<std::size_t>(m_decide.max_samples);
                 side = classify(mid, *gap, looked, last_look);
                 if (side != Side::unknown) {
                     break;
                 }
+                if (last_look) {
+                    // The references failed in every shared round: measure again.
+                    set_open(a, b);
+                    return measure({a, mid, b}, m_decide.samples);
+                }
                 looked = std::min<std::size_t>(looked * 2,
                                                static_cast<std::size_t>(m_decide.max_samples));
             }
-            const auto v = oriented(mid, looked);
+            const std::int64_t horizon = m_obs[mid].rounds[looked - 1];
+            const auto i = static_cast<std::ptrdiff_t>(*gap);
             if (side == Side::left) {
-                m_segments[*gap].add(mid, v);
+                m_segments[*gap].last = mid;
+                m_gap_horizon[*gap] = horizon;
             } else if (side == Side::right) {
-                m_segments[*gap + 1].add(mid, v);
+                m_segments[*gap + 1].first = mid;
+                m_gap_horizon[*gap] = horizon;
             } else {
-                m_segments.insert(m_segments.begin() + static_cast<std::ptrdiff_t>(*gap) + 1,
-                                  make_segment(mid, v));
+                m_segments.insert(m_segments.begin() + i + 1, Segment{mid, mid});
+                m_gap_horizon[*gap] = horizon;
+                m_gap_horizon.insert(m_gap_horizon.begin() + i + 1, horizon);
             }
         }
 
@@ -295,9 +292,10 @@ private:
         m_open_positions.clear();
         const auto confirm = static_cast<std::size_t>(m_decide.confirm_samples);
         for (const auto& [a, b] : culprit_gaps) {
-            if (values(a) < confirm || values(b) < confirm) {
+            const std::size_t shared = joint(a, b).first.size();
+            if (shared < confirm) {
                 m_open_positions = {b};
-                return measure({a, b}, static_cast<int>(confirm - std::min(values(a), values(b))));
+                return measure({a, b}, static_cast<int>(confirm - shared));
             }
         }
         return DoneAction{finish(culprit_gaps, hidden_gaps)};
@@ -336,10 +334,44 @@ private:
         return Side::unknown;
     }
 
-    // The segment gap i (between segments i and i+1) is a regression worth searching.
-    bool regression_gap(std::size_t i) const {
-        return step(m_segments[i].median, m_segments[i + 1].median) >= m_decide.min_effect;
+    // Oriented values of p and q from the rounds in which both were measured,
+    // up to round horizon.
+    std::pair<std::vector<double>, std::vector<double>> joint(
+        std::size_t p, std::size_t q,
+        std::int64_t horizon = std::numeric_limits<std::int64_t>::max()) const {
+        std::map<std::int64_t, double> of_q;
+        const auto& oq = m_obs[q];
+        for (std::size_t i = 0; i < oq.values.size(); ++i) {
+            if (oq.rounds[i] <= horizon) {
+                of_q.emplace(oq.rounds[i], oq.values[i]);
+            }
+        }
+        std::pair<std::vector<double>, std::vector<double>> out;
+        const auto& op = m_obs[p];
+        const double sign = m_settings.direction == Direction::lower_is_better ? 1 : -1;
+        for (std::size_t i = 0; i < op.values.size(); ++i) {
+            auto it = of_q.find(op.rounds[i]);
+            if (op.rounds[i] <= horizon && it != of_q.end()) {
+                out.first.push_back(sign * op.values[i]);
+                out.second.push_back(sign * it->second);
+            }
+        }
+        return out;
     }
+
+    // The step across gap i (between segments i and i+1), from the rounds its
+    // two ends shared when the gap was formed.
+    double gap_step(std::size_t i) const {
+        const auto [left, right] =
+            joint(m_segments[i].last, m_segments[i + 1].first, m_gap_horizon[i]);
+        if (left.empty()) {
+            return 0;
+        }
+        return step(stats::median(left), stats::median(right));
+    }
+
+    // The segment gap i is a regression worth searching.
+    bool regression_gap(std::size_t i) const { return gap_step(i) >= m_decide.min_effect; }
 
     std::optional<std::size_t> first_open_gap() {
         for (std::size_t i = 0; i + 1 < m_segments.size(); ++i) {
@@ -385,26 +417,36 @@ private:
         return best;
     }
 
-    // The candidate's first n values against the levels of segments gap, gap+1.
+    // The candidate's first n values against the two ends of its gap, measured
+    // in the same rounds.
     Side classify(std::size_t p, std::size_t gap, std::size_t n, bool last_look) {
-        const Segment& left = m_segments[gap];
-        const Segment& right = m_segments[gap + 1];
+        const std::size_t a = m_segments[gap].last;
+        const std::size_t b = m_segments[gap + 1].first;
         const auto x = oriented(p, n);
-        const double half = (right.median - left.median) / 2;
-        // The midpoint level, with the noise of both references: each pool
-        // shifted half the step towards the other.
+        const std::set<std::int64_t> rounds(m_obs[p].rounds.begin(),
+                                            m_obs[p].rounds.begin() + static_cast<std::ptrdiff_t>(n));
+        const auto left = in_rounds(a, rounds);
+        const auto right = in_rounds(b, rounds);
+        if (left.size() < 3 || right.size() < 3) {
+            return Side::unknown;
+        }
+        const double left_median = stats::median(left);
+        const double right_median = stats::median(right);
+        const double half = (right_median - left_median) / 2;
+        // The midpoint level, with the noise of both references: each shifted
+        // half the step towards the other.
         std::vector<double> middle;
-        middle.reserve(left.pool.size() + right.pool.size());
-        for (double v : left.pool) {
+        middle.reserve(left.size() + right.size());
+        for (double v : left) {
             middle.push_back(v + half);
         }
-        for (double v : right.pool) {
+        for (double v : right) {
             middle.push_back(v - half);
         }
         const double p_below = stats::mann_whitney_u(x, middle, Alternative::less).p_value;
         const double p_above = stats::mann_whitney_u(x, middle, Alternative::greater).p_value;
-        const double p_over_left = stats::mann_whitney_u(x, left.pool, Alternative::greater).p_value;
-        const double p_under_right = stats::mann_whitney_u(x, right.pool, Alternative::less).p_value;
+        const double p_over_left = stats::mann_whitney_u(x, left, Alternative::greater).p_value;
+        const double p_under_right = stats::mann_whitney_u(x, right, Alternative::less).p_value;
         const double median = stats::median(x);
         const double min_step = m_decide.min_effect / 2;
         const double strict = m_alpha / 4;
@@ -412,7 +454,7 @@ private:
         Side side = Side::unknown;
         std::string rule;
         if (p_over_left <= strict && p_under_right <= strict &&
-            step(left.median, median) >= min_step && step(median, right.median) >= min_step) {
+            step(left_median, median) >= min_step && step(median, right_median) >= min_step) {
             side = Side::between;
             rule = fmt::format("between both levels, p {:.2g} and {:.2g} <= {:.2g}", p_over_left,
                                p_under_right, strict);
@@ -423,7 +465,7 @@ private:
             side = Side::right;
             rule = fmt::format("above the midpoint, p = {:.2g} <= {:.2g}", p_above, m_alpha);
         } else if (last_look) {
-            side = median <= left.median + half ? Side::left : Side::right;
+            side = median <= left_median + half ? Side::left : Side::right;
             rule = fmt::format("unclear after {} samples (p {:.2g} below, {:.2g} above the "
                                "midpoint); nearer median",
                                n, p_below, p_above);
@@ -436,13 +478,13 @@ private:
         const Verdict verdict = side == Side::between ? Verdict::between
                                 : good_level          ? Verdict::good
                                 : bad_level           ? Verdict::bad
-                                : side == Side::left  ? level_verdict(left)
-                                                      : level_verdict(right);
+                                : side == Side::left  ? level_verdict(m_segments[gap])
+                                                      : level_verdict(m_segments[gap + 1]);
         const double sign = m_settings.direction == Direction::lower_is_better ? 1 : -1;
         decide(p, verdict,
-               fmt::format("{} ({}); median {:.6g} vs levels {:.6g} and {:.6g}, {} samples",
-                           to_string(verdict), rule, sign * median, sign * left.median,
-                           sign * right.median, n));
+               fmt::format("{} ({}); median {:.6g} vs {:.6g} and {:.6g} in the same {} rounds",
+                           to_string(verdict), rule, sign * median, sign * left_median,
+                           sign * right_median, n));
         return side;
     }
 
@@ -498,44 +540,46 @@ private:
         outcome.status = SessionStatus::gradual;
         std::string levels;
         const double sign = m_settings.direction == Direction::lower_is_better ? 1 : -1;
-        for (const auto& s : m_segments) {
-            levels += fmt::format("{}{}{}: {:.6g}", levels.empty() ? "" : ", ", s.first,
-                                  s.first == s.last ? "" : fmt::format("-{}", s.last),
-                                  sign * s.median);
+        for (const auto& seg : m_segments) {
+            levels += fmt::format("{}{}{}: {:.6g}", levels.empty() ? "" : ", ", seg.first,
+                                  seg.first == seg.last ? "" : fmt::format("-{}", seg.last),
+                                  stats::median(m_obs[seg.first].values));
         }
+        const double good_median = sign * stats::median(m_obs.front().values);
         outcome.summary = fmt::format(
             "gradual: no single commit explains the shift of {:+.1f}%; levels by position: {}",
-            step(m_segments.front().median, m_segments.back().median) * 100, levels);
+            good_median == 0 ? 0 : m_total_shift / std::abs(good_median) * 100, levels);
         return outcome;
     }
 
+    // Parent vs culprit over the rounds they shared (confirmation included).
     CulpritEvidence evidence(std::size_t parent, std::size_t culprit) const {
-        const auto& before = m_obs[parent].values;
-        const auto& after = m_obs[culprit].values;
+        const auto [before, after] = joint(parent, culprit);  // oriented
         CulpritEvidence e;
         e.position = culprit;
         e.parent = parent;
         const double parent_median = stats::median(before);
-        e.effect = worse_change(parent_median, stats::median(after), m_settings.direction);
-        const auto shift = stats::hodges_lehmann(before, after, 0.95);
         const double scale = parent_median == 0 ? 1 : std::abs(parent_median);
-        if (m_settings.direction == Direction::lower_is_better) {
-            e.ci_low = shift.low / scale;
-            e.ci_high = shift.high / scale;
-        } else {
-            e.ci_low = -shift.high / scale;
-            e.ci_high = -shift.low / scale;
-        }
-        e.p_value = stats::mann_whitney_u(
-                        before, after,
-                        m_settings.direction == Direction::lower_is_better ? Alternative::less
-                                                                           : Alternative::greater)
-                        .p_value;
+        e.effect = (stats::median(after) - parent_median) / scale;
+        const auto shift = stats::hodges_lehmann(before, after, 0.95);
+        e.ci_low = shift.low / scale;
+        e.ci_high = shift.high / scale;
+        e.p_value = stats::mann_whitney_u(before, after, Alternative::less).p_value;
         e.confidence = 1 - e.p_value;
-        const double sign = m_settings.direction == Direction::lower_is_better ? 1 : -1;
-        e.share = m_total_shift == 0 ? 0
-                                     : sign * (stats::median(after) - parent_median) / m_total_shift;
+        e.share = m_total_shift == 0 ? 0 : (stats::median(after) - parent_median) / m_total_shift;
         return e;
+    }
+
+    std::vector<double> in_rounds(std::size_t p, const std::set<std::int64_t>& rounds) const {
+        std::vector<double> out;
+        const auto& o = m_obs[p];
+        const double sign = m_settings.direction == Direction::lower_is_better ? 1 : -1;
+        for (std::size_t i = 0; i < o.values.size(); ++i) {
+            if (rounds.count(o.rounds[i]) != 0) {
+                out.push_back(sign * o.values[i]);
+            }
+        }
+        return out;
     }
 
     const PlannerSettings& m_settings;
@@ -545,6 +589,7 @@ private:
     double m_alpha;  // per look of one decision
     Plan m_plan;
     std::vector<Segment> m_segments;
+    std::vector<std::int64_t> m_gap_horizon;  // gap i: its ends are compared up to this round
     std::vector<std::size_t> m_open_positions;
     Outcome m_not_reproduced;
     double m_total_shift = 0;  // oriented: bad level - good level

@@ -22,6 +22,7 @@
 //     ambiguous; a shift no confirmed step explains is gradual.
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <variant>
 #include <vector>
@@ -37,6 +38,7 @@ struct CommitObservations {
     BuildState build = BuildState::unknown;
     std::string build_failure;       // when failed
     std::vector<double> values;      // successful samples, in the order taken
+    std::vector<std::int64_t> rounds;  // the interleaving round of each value (same length)
     int failed_runs = 0;             // probe runs that gave no value
     std::string last_probe_failure;  // reason of the latest failed run
 };

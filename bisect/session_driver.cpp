@@ -64,6 +64,7 @@ Observations load_observations(Cache& cache, const std::string& session, const C
         auto& o = obs[it->second];
         if (sample.ok) {
             o.values.push_back(sample.value);
+            o.rounds.push_back(sample.round);
         } else {
             ++o.failed_runs;
             o.last_probe_failure = sample.failure;

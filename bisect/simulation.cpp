@@ -1,5 +1,7 @@
 #include "bisect/simulation.hpp"
 
+#include <algorithm>
+
 namespace perfbisect {
 
 SimulatedHistory step_history(std::size_t n, std::size_t culprit, double slowdown) {
@@ -20,6 +22,7 @@ SimulationResult simulate_search(const PlannerSettings& settings, const Simulate
         return history.noise ? history.noise(level, time, rng) : level * lognormal(rng);
     };
     Observations obs(history.levels.size());
+    std::int64_t round = 0;
     SimulationResult result;
     for (int step = 0; step < max_steps; ++step) {
         Plan plan = plan_next(settings, obs);
@@ -30,9 +33,13 @@ SimulationResult simulate_search(const PlannerSettings& settings, const Simulate
             obs[b->position].build = broken ? BuildState::failed : BuildState::ok;
             obs[b->position].build_failure = broken ? "simulated build failure" : "";
         } else if (const auto* m = std::get_if<MeasureAction>(&plan.next)) {
+            std::vector<std::size_t> order = m->positions;
             for (int r = 0; r < m->rounds; ++r) {
-                for (std::size_t p : m->positions) {
+                ++round;
+                std::shuffle(order.begin(), order.end(), rng);
+                for (std::size_t p : order) {
                     obs[p].values.push_back(draw(history.levels[p]));
+                    obs[p].rounds.push_back(round);
                     ++result.probe_runs;
                 }
             }
