@@ -73,6 +73,14 @@ Observations load_observations(Cache& cache, const std::string& session, const C
     return obs;
 }
 
+Config session_config(const SessionRecord& session) {
+    const std::filesystem::path path(session.config_path);
+    Config config =
+        value_or_throw(parse_config(session.config_text, path.parent_path(), session.config_path));
+    config.file = path;
+    return config;
+}
+
 SessionDriver::SessionDriver(Cache& cache, Builder& builder, Prober& prober, Reporter& reporter,
                              const Config& config)
     : m_cache(cache),

@@ -21,6 +21,10 @@ namespace perfbisect {
 Observations load_observations(Cache& cache, const std::string& session, const CommitRange& range,
                                const std::string& build_fingerprint);
 
+// The config a session started with (stored in the cache, so the file may have
+// changed or gone); relative paths resolve against the original file's directory.
+Config session_config(const SessionRecord& session);
+
 class SessionDriver {
 public:
     SessionDriver(Cache& cache, Builder& builder, Prober& prober, Reporter& reporter,

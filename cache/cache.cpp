@@ -227,6 +227,17 @@ std::optional<SessionRecord> Cache::find_session(const std::string& id) {
     return read_session(s);
 }
 
+SessionRecord Cache::session(const std::string& id) {
+    auto found = find_session(id);
+    if (!found) {
+        throw Failure(ErrorKind::usage,
+                      fmt::format("unknown session '{}' in {} (list them with `perfbisect sessions "
+                                  "--db {}`)",
+                                  id, path().string(), path().string()));
+    }
+    return *found;
+}
+
 std::vector<SessionRecord> Cache::list_sessions() {
     Statement s = m_db.prepare(
         fmt::format("SELECT {} FROM sessions ORDER BY created, rowid", k_session_columns));

@@ -82,6 +82,8 @@ public:
     // Sessions. create_session() assigns id and timestamps when empty.
     SessionRecord create_session(SessionRecord session, const CommitRange& range);
     std::optional<SessionRecord> find_session(const std::string& id);
+    // Like find_session, but a missing session is a usage error naming it.
+    SessionRecord session(const std::string& id);
     std::vector<SessionRecord> list_sessions();
     void finish_session(const std::string& id, const std::string& status,
                         const std::string& stop_reason);

@@ -116,27 +116,18 @@ int command_run(const RunOptions& options, std::ostream& out) {
 int command_resume(const ResumeOptions& options, std::ostream& out) {
     check_format(options.format, {"text", "json", "md"});
     Cache cache = Cache::open(database_path(options.db));
-    const auto session = cache.find_session(options.session);
-    if (!session) {
-        throw Failure(ErrorKind::usage,
-                      fmt::format("unknown session '{}' in {} (list them with `perfbisect "
-                                  "sessions --db {}`)",
-                                  options.session, cache.path().string(), cache.path().string()));
-    }
-    if (session->status != "running") {
-        const SessionReport report = build_report(cache, session->id);
+    const SessionRecord session = cache.session(options.session);
+    if (session.status != "running") {
+        const SessionReport report = build_report(cache, session.id);
         out << value_or_throw(render(report, options.format));
         return exit_code_for(report.status);
     }
-    const std::filesystem::path config_path(session->config_path);
-    Config config = value_or_throw(
-        parse_config(session->config_text, config_path.parent_path(), session->config_path));
-    config.file = config_path;
-    cache.append_event(session->id, "session", "resumed");
+    const Config config = session_config(session);
+    cache.append_event(session.id, "session", "resumed");
     if (!options.quiet) {
-        fmt::print(stderr, "perfbisect: resuming session {}\n", session->id);
+        fmt::print(stderr, "perfbisect: resuming session {}\n", session.id);
     }
-    return drive(cache, session->id, config, options.format, options.quiet, out);
+    return drive(cache, session.id, config, options.format, options.quiet, out);
 }
 
 int command_sessions(const SessionsOptions& options, std::ostream& out) {

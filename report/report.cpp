@@ -14,21 +14,13 @@
 namespace perfbisect {
 
 SessionReport build_report(Cache& cache, const std::string& session_id) {
-    auto session = cache.find_session(session_id);
-    if (!session) {
-        throw Failure(ErrorKind::usage,
-                      fmt::format("unknown session '{}' in {} (list them with `perfbisect sessions "
-                                  "--db {}`)",
-                                  session_id, cache.path().string(), cache.path().string()));
-    }
-    const std::filesystem::path config_path(session->config_path);
-    Config config = value_or_throw(
-        parse_config(session->config_text, config_path.parent_path(), session->config_path));
+    const SessionRecord session = cache.session(session_id);
+    const Config config = session_config(session);
 
     SessionReport report;
-    report.session = *session;
-    report.status = session->status;
-    report.summary = session->stop_reason;
+    report.session = session;
+    report.status = session.status;
+    report.summary = session.stop_reason;
     report.database = cache.path().string();
     const CommitRange range = cache.load_range(session_id);
     report.range_size = range.size();
@@ -45,7 +37,7 @@ SessionReport build_report(Cache& cache, const std::string& session_id) {
         load_observations(cache, session_id, range, config.build_fingerprint());
     const Plan plan = plan_next(
         PlannerSettings{config.decide, config.budget, config.probe.direction}, obs,
-        session->wall_seconds);
+        session.wall_seconds);
     std::map<std::size_t, std::string> notes;
     for (const auto& decision : plan.decisions) {
         if (decision.verdict == Verdict::skipped) {
@@ -53,7 +45,7 @@ SessionReport build_report(Cache& cache, const std::string& session_id) {
         }
     }
     if (const auto* done = std::get_if<DoneAction>(&plan.next);
-        done != nullptr && session->status != "running") {
+        done != nullptr && session.status != "running") {
         for (const auto& evidence : done->outcome.culprits) {
             report.culprits.push_back(CulpritReport{range.commits[evidence.position],
                                                     range.commits[evidence.parent], evidence});
@@ -100,7 +92,7 @@ SessionReport build_report(Cache& cache, const std::string& session_id) {
             ++report.cost.samples;
         }
     }
-    report.cost.wall_seconds = session->wall_seconds;
+    report.cost.wall_seconds = session.wall_seconds;
     report.events = cache.load_events(session_id);
     return report;
 }

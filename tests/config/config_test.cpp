@@ -43,7 +43,11 @@ TEST_CASE("a minimal config gets the documented defaults", "[config]") {
     CHECK(config->build.timeout.count() == Approx(1200));
     CHECK(config->probe.timeout.count() == Approx(300));
     CHECK(config->decide.min_effect == Approx(0.02));
-    CHECK(config->decide.samples == 10);
+    CHECK(config->decide.samples == 6);
+    CHECK(config->decide.max_samples == 96);
+    CHECK(config->decide.confirm_samples == 20);
+    CHECK(config->budget.max_builds == 0);
+    CHECK(config->budget.max_seconds == 0);
 }
 
 TEST_CASE("every documented key is read", "[config]") {
@@ -65,7 +69,13 @@ env = { OMP_NUM_THREADS = "1" }
 [decide]
 min_effect = "5%"
 samples = 12
+max_samples = 48
+confirm_samples = 30
 alpha = 0.05
+[budget]
+max_builds = 20
+max_probe_runs = 500
+max_time = "2h"
 )toml");
     REQUIRE(config.has_value());
     CHECK(config->repo.path == "/repo");
@@ -80,6 +90,11 @@ alpha = 0.05
     CHECK(config->decide.min_effect == Approx(0.05));
     CHECK(config->decide.samples == 12);
     CHECK(config->decide.alpha == Approx(0.05));
+    CHECK(config->decide.max_samples == 48);
+    CHECK(config->decide.confirm_samples == 30);
+    CHECK(config->budget.max_builds == 20);
+    CHECK(config->budget.max_probe_runs == 500);
+    CHECK(config->budget.max_seconds == Approx(7200));
 }
 
 TEST_CASE("config errors name the key and the file", "[config]") {
@@ -125,6 +140,14 @@ TEST_CASE("config errors name the key and the file", "[config]") {
                   .find("capture group") != std::string::npos);
         CHECK(error_of("[build]\ncommand = \"m\"\n[probe]\ncommand = \"x\"\ndirection = \"up\"\n")
                   .find("probe.direction") != std::string::npos);
+    }
+    SECTION("budget and decide bounds") {
+        CHECK(error_of(std::string(k_minimal) + "[decide]\nsamples = 12\nmax_samples = 8\n")
+                  .find("decide.max_samples") != std::string::npos);
+        CHECK(error_of(std::string(k_minimal) + "[budget]\nmax_builds = 1\n")
+                  .find("budget.max_builds") != std::string::npos);
+        CHECK(error_of(std::string(k_minimal) + "[budget]\nmax_tme = \"1h\"\n")
+                  .find("budget.max_tme: unknown key") != std::string::npos);
     }
     SECTION("invalid TOML is one line with the location") {
         auto message = error_of("[build\ncommand = \"make\"\n");
