@@ -462,8 +462,7 @@ EOF
       commit "$pos" "List compiler requirements"
       ;;
     15)
-      replace_once bench.cpp $'    std::cerr << "users: " << summary.stats.users.size() << ", top: "\n' \
-        $'    std::cerr << "users: " << summary.stats.users.size() << ", top by bytes: "\n'
+      replace_once bench.cpp '<< ", top: " <<' '<< ", top by bytes: " <<'
       commit "$pos" "Clarify how the top user is ranked"
       ;;
     16)
