@@ -17,9 +17,15 @@ bash "$root/samples/generate.sh" "$demo" > "$demo/planted.txt"
 planted=$(awk '$1 == "culprit" { print $2 }' "$demo/planted.txt")
 echo "   (the planted regression is $(sed -n 's/^subject //p' "$demo/planted.txt"))"
 
+# One CPU for every probe: on machines whose cores differ in speed from moment
+# to moment (seen on 2-vCPU VMs), unpinned runs land on either core and the
+# timings become bimodal.
+pin=()
+if command -v taskset > /dev/null; then pin=(taskset -c 0); fi
+
 echo "== perfbisect run --config $demo/perfbisect.toml --good v1.0 --bad v1.1"
 set +e
-"$build/perfbisect" run --config "$demo/perfbisect.toml" --good v1.0 --bad v1.1 \
+"${pin[@]}" "$build/perfbisect" run --config "$demo/perfbisect.toml" --good v1.0 --bad v1.1 \
   --db "$demo/perfbisect.db" --format text
 code=$?
 set -e
