@@ -45,14 +45,13 @@ Observations load_observations(Cache& cache, const std::string& session, const C
     std::map<std::string, std::size_t> position_of;
     for (std::size_t p = 0; p < range.size(); ++p) {
         position_of[range.commits[p].id] = p;
-        const auto build = cache.find_build(range.commits[p].id, build_fingerprint);
-        if (!build) {
-            continue;
-        }
-        if (!build->ok) {
+    }
+    for (const auto& build : cache.builds_of_range(session, build_fingerprint)) {
+        const std::size_t p = position_of.at(build.commit);
+        if (!build.ok) {
             obs[p].build = BuildState::failed;
-            obs[p].build_failure = build->reason;
-        } else if (std::filesystem::is_directory(build->artifacts_dir)) {
+            obs[p].build_failure = build.reason;
+        } else if (std::filesystem::is_directory(build.artifacts_dir)) {
             obs[p].build = BuildState::ok;
         }  // else: the artifacts are gone; build again
     }

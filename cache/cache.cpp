@@ -317,6 +317,20 @@ std::vector<BuildRecord> Cache::builds_by_session(const std::string& session) {
     return out;
 }
 
+std::vector<BuildRecord> Cache::builds_of_range(const std::string& session,
+                                               const std::string& fingerprint) {
+    Statement s = m_db.prepare(fmt::format(
+        "SELECT {} FROM builds WHERE fingerprint = ? AND commit_id IN "
+        "(SELECT commit_id FROM commits WHERE session_id = ?)",
+        k_build_columns));
+    s.bind(1, fingerprint).bind(2, session);
+    std::vector<BuildRecord> out;
+    while (s.step()) {
+        out.push_back(read_build(s));
+    }
+    return out;
+}
+
 void Cache::store_samples(const std::string& session, const std::vector<SampleRecord>& samples) {
     Transaction tx(m_db);
     Statement insert = m_db.prepare(

@@ -94,6 +94,10 @@ public:
     std::optional<BuildRecord> find_build(const std::string& commit, const std::string& fingerprint);
     void store_build(const BuildRecord& build);
     std::vector<BuildRecord> builds_by_session(const std::string& session);
+    // The builds with this fingerprint of the commits in the session's range,
+    // in one query (the driver asks after every action).
+    std::vector<BuildRecord> builds_of_range(const std::string& session,
+                                             const std::string& fingerprint);
 
     // Samples, in the order they were taken.
     void store_samples(const std::string& session, const std::vector<SampleRecord>& samples);

@@ -77,6 +77,10 @@ TEST_CASE("cache stores sessions, ranges, builds, samples and events in a real f
     CHECK_FALSE(cache.find_build("bbbb", "other").has_value());
     CHECK(cache.find_build("cccc", "fp")->reason == "exit code 2");
     CHECK(cache.builds_by_session(id).size() == 2);
+    const auto of_range = cache.builds_of_range(id, "fp");
+    REQUIRE(of_range.size() == 2);
+    CHECK(cache.builds_of_range(id, "other").empty());
+    CHECK(cache.builds_of_range("no-such-session", "fp").empty());
 
     const auto samples = cache.load_samples(id);
     REQUIRE(samples.size() == 2);
