@@ -212,6 +212,14 @@ private:
                 continue;
             }
             if (state == PairState::differs) {
+                // Pinpoint re-verifies each culprit: both sides are topped up to
+                // k_pinpoint_verify_attempts and compared again; a pair that no
+                // longer differs is dropped.
+                top_up(a, k_pinpoint_verify_attempts);
+                top_up(b, k_pinpoint_verify_attempts);
+                if (pinpoint_p_value(m_samples[a], m_samples[b]) > k_pinpoint_low_threshold) {
+                    continue;
+                }
                 CulpritEvidence e;
                 e.position = b;
                 e.parent = a;

@@ -40,6 +40,8 @@ namespace perfbisect::bench {
 
 inline constexpr double k_pinpoint_low_threshold = 0.01;
 inline constexpr std::array<std::size_t, 5> k_pinpoint_sizes = {10, 20, 40, 80, 160};
+// Pinpoint re-verifies every culprit pair with this many attempts on each side.
+inline constexpr std::size_t k_pinpoint_verify_attempts = 30;
 
 // The "same" threshold table, built by simulation: for each expected
 // magnitude m (IQRs) and sample size n, the 99th percentile of
