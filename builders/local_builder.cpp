@@ -1,7 +1,5 @@
 #include "builders/builder.hpp"
 
-#include <algorithm>
-
 #include <spdlog/spdlog.h>
 
 #include "config/placeholders.hpp"
@@ -63,8 +61,7 @@ BuildOutcome LocalBuilder::build(const CommitInfo& commit) {
         return outcome;
     }
     if (!result.succeeded()) {
-        std::string tail = trim(read_file_tail(outcome.log_path, 300));
-        std::replace(tail.begin(), tail.end(), '\n', ' ');
+        const std::string tail = one_line(read_file_tail(outcome.log_path, 300));
         outcome.reason = "build command " + result.describe() +
                          (tail.empty() ? "" : ": " + tail);
         return outcome;

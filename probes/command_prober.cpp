@@ -1,6 +1,5 @@
 #include "probes/prober.hpp"
 
-#include <algorithm>
 #include <unistd.h>
 
 #include <fmt/format.h>
@@ -14,12 +13,6 @@ namespace {
 // Bounded copies of a run's output: enough to show why it failed.
 constexpr std::size_t k_max_stdout_bytes = 16 * 1024 * 1024;
 constexpr std::size_t k_failure_tail_bytes = 300;
-
-std::string one_line(std::string text) {
-    text = trim(text);
-    std::replace(text.begin(), text.end(), '\n', ' ');
-    return text;
-}
 
 }  // namespace
 

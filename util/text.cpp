@@ -1,5 +1,6 @@
 #include "util/text.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <ctime>
 
@@ -14,6 +15,12 @@ std::string trim(std::string_view text) {
     }
     const auto last = text.find_last_not_of(" \t\r\n");
     return std::string(text.substr(first, last - first + 1));
+}
+
+std::string one_line(std::string_view text) {
+    std::string out = trim(text);
+    std::replace(out.begin(), out.end(), '\n', ' ');
+    return out;
 }
 
 std::vector<std::string> split_lines(std::string_view text) {

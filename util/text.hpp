@@ -10,6 +10,8 @@
 namespace perfbisect {
 
 std::string trim(std::string_view text);
+// Trimmed, with newlines turned into spaces: for quoting output in one-line messages.
+std::string one_line(std::string_view text);
 std::vector<std::string> split_lines(std::string_view text);
 // Quotes a value for /bin/sh (single quotes; safe for any byte string).
 std::string shell_quote(std::string_view value);
