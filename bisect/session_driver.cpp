@@ -72,6 +72,21 @@ Observations load_observations(Cache& cache, const std::string& session, const C
     return obs;
 }
 
+BuildRecord build_record(const CommitInfo& commit, const std::string& fingerprint,
+                         const BuildOutcome& outcome, const std::string& session) {
+    BuildRecord record;
+    record.commit = commit.id;
+    record.fingerprint = fingerprint;
+    record.ok = outcome.ok;
+    record.reason = outcome.reason;
+    record.seconds = outcome.seconds;
+    record.artifacts_dir = outcome.artifacts_dir.string();
+    record.worktree = outcome.worktree.string();
+    record.log_path = outcome.log_path.string();
+    record.session = session;
+    return record;
+}
+
 Config session_config(const SessionRecord& session) {
     const std::filesystem::path path(session.config_path);
     Config config =
@@ -166,17 +181,7 @@ void SessionDriver::build(const std::string& session, const CommitInfo& commit,
     if (outcome.interrupted || interrupt_requested()) {
         throw_interrupted(session);
     }
-    BuildRecord record;
-    record.commit = commit.id;
-    record.fingerprint = m_build_fingerprint;
-    record.ok = outcome.ok;
-    record.reason = outcome.reason;
-    record.seconds = outcome.seconds;
-    record.artifacts_dir = outcome.artifacts_dir.string();
-    record.worktree = outcome.worktree.string();
-    record.log_path = outcome.log_path.string();
-    record.session = session;
-    m_cache.store_build(record);
+    m_cache.store_build(build_record(commit, m_build_fingerprint, outcome, session));
     const std::string message =
         outcome.ok ? fmt::format("built {} in {}", commit.short_id(), format_seconds(outcome.seconds))
                    : fmt::format("build of {} failed: {} (log: {})", commit.short_id(),

@@ -21,6 +21,11 @@ namespace perfbisect {
 Observations load_observations(Cache& cache, const std::string& session, const CommitRange& range,
                                const std::string& build_fingerprint);
 
+// What the cache keeps of a build. session: the session that ran it ("" for
+// `perfbisect measure`).
+BuildRecord build_record(const CommitInfo& commit, const std::string& fingerprint,
+                         const BuildOutcome& outcome, const std::string& session);
+
 // The config a session started with (stored in the cache, so the file may have
 // changed or gone); relative paths resolve against the original file's directory.
 Config session_config(const SessionRecord& session);

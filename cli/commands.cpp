@@ -195,18 +195,8 @@ int command_measure(const MeasureOptions& options, std::ostream& out) {
         if (outcome.interrupted) {
             throw Failure(ErrorKind::interrupted, "interrupted");
         }
-        BuildRecord record{commit.id,
-                           fingerprint,
-                           outcome.ok,
-                           outcome.reason,
-                           outcome.seconds,
-                           outcome.artifacts_dir.string(),
-                           outcome.worktree.string(),
-                           outcome.log_path.string(),
-                           "",
-                           0};
-        cache.store_build(record);
-        build = record;
+        build = build_record(commit, fingerprint, outcome, "");
+        cache.store_build(*build);
     }
     if (!build->ok) {
         throw Failure(ErrorKind::runtime,
