@@ -39,14 +39,6 @@ const char* to_string(SessionStatus status) {
     return "running";
 }
 
-double worse_change(double from, double to, Direction direction) {
-    if (from == 0) {
-        return 0;
-    }
-    const double change = (to - from) / std::abs(from);
-    return direction == Direction::lower_is_better ? change : -change;
-}
-
 namespace {
 
 using stats::Alternative;
@@ -98,14 +90,17 @@ public:
     }
 
 private:
-    // Values oriented so that larger is worse.
+    // +1 or -1: multiplying a value by it orients it so that larger is worse.
+    double orientation() const {
+        return m_settings.direction == Direction::lower_is_better ? 1 : -1;
+    }
+
+    // The first n values of p, oriented.
     std::vector<double> oriented(std::size_t p, std::size_t n) const {
         const auto& v = m_obs[p].values;
         std::vector<double> out(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(std::min(n, v.size())));
-        if (m_settings.direction == Direction::higher_is_better) {
-            for (double& x : out) {
-                x = -x;
-            }
+        for (double& x : out) {
+            x *= orientation();
         }
         return out;
     }
@@ -348,7 +343,7 @@ private:
         }
         std::pair<std::vector<double>, std::vector<double>> out;
         const auto& op = m_obs[p];
-        const double sign = m_settings.direction == Direction::lower_is_better ? 1 : -1;
+        const double sign = orientation();
         for (std::size_t i = 0; i < op.values.size(); ++i) {
             auto it = of_q.find(op.rounds[i]);
             if (op.rounds[i] <= horizon && it != of_q.end()) {
@@ -480,7 +475,7 @@ private:
                                 : bad_level           ? Verdict::bad
                                 : side == Side::left  ? level_verdict(m_segments[gap])
                                                       : level_verdict(m_segments[gap + 1]);
-        const double sign = m_settings.direction == Direction::lower_is_better ? 1 : -1;
+        const double sign = orientation();
         decide(p, verdict,
                fmt::format("{} ({}); median {:.6g} vs {:.6g} and {:.6g} in the same {} rounds",
                            to_string(verdict), rule, sign * median, sign * left_median,
@@ -539,7 +534,7 @@ private:
         }
         outcome.status = SessionStatus::gradual;
         std::string levels;
-        const double sign = m_settings.direction == Direction::lower_is_better ? 1 : -1;
+        const double sign = orientation();
         for (const auto& seg : m_segments) {
             levels += fmt::format("{}{}{}: {:.6g}", levels.empty() ? "" : ", ", seg.first,
                                   seg.first == seg.last ? "" : fmt::format("-{}", seg.last),
@@ -573,7 +568,7 @@ private:
     std::vector<double> in_rounds(std::size_t p, const std::set<std::int64_t>& rounds) const {
         std::vector<double> out;
         const auto& o = m_obs[p];
-        const double sign = m_settings.direction == Direction::lower_is_better ? 1 : -1;
+        const double sign = orientation();
         for (std::size_t i = 0; i < o.values.size(); ++i) {
             if (rounds.count(o.rounds[i]) != 0) {
                 out.push_back(sign * o.values[i]);

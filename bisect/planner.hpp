@@ -128,7 +128,4 @@ Plan plan_next(const PlannerSettings& settings, const Observations& observations
 // looks of each (Bonferroni).
 double decision_alpha(const DecideConfig& decide, std::size_t commits);
 
-// Relative change from `from` to `to` in the worse direction (+ = worse).
-double worse_change(double from, double to, Direction direction);
-
 }  // namespace perfbisect

@@ -174,7 +174,6 @@ int command_report(const ReportOptions& options, std::ostream& out) {
 }
 
 int command_measure(const MeasureOptions& options, std::ostream& out) {
-    check_format(options.format, {"text"});
     if (options.runs < 1) {
         throw Failure(ErrorKind::usage, "-n must be at least 1");
     }

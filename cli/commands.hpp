@@ -44,7 +44,6 @@ struct MeasureOptions {
     std::string revision;
     int runs = 5;
     std::filesystem::path db;
-    std::string format = "text";
 };
 
 int command_run(const RunOptions& options, std::ostream& out);
