@@ -336,8 +336,8 @@ TEST_CASE("export_tree works from a bare repository", "[git]") {
     TempDir out;
     GitFixture git(temp.path());
     std::string id = git.commit("first", {{"a.txt", "bare\n"}});
-    testing::sh_ok("git clone -q --bare " + testing::shell_quote(temp.path().string()) + " " +
-                   testing::shell_quote((bare / "repo.git").string()));
+    testing::sh_ok("git clone -q --bare " + perfbisect::shell_quote(temp.path().string()) + " " +
+                   perfbisect::shell_quote((bare / "repo.git").string()));
     auto repository = open(bare / "repo.git");
 
     REQUIRE(repository->resolve("main")->id == id);

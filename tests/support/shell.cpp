@@ -5,19 +5,9 @@
 #include <stdexcept>
 #include <sys/wait.h>
 
-namespace perfbisect::testing {
+#include "util/text.hpp"
 
-std::string shell_quote(const std::string& value) {
-    std::string quoted = "'";
-    for (char c : value) {
-        if (c == '\'') {
-            quoted += "'\\''";
-        } else {
-            quoted += c;
-        }
-    }
-    return quoted + "'";
-}
+namespace perfbisect::testing {
 
 ShellOutput sh(const std::string& script, const std::filesystem::path& cwd) {
     std::string command = "exec 2>&1; ";

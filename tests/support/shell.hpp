@@ -5,6 +5,8 @@
 #include <filesystem>
 #include <string>
 
+#include "util/text.hpp"  // shell_quote
+
 namespace perfbisect::testing {
 
 struct ShellOutput {
@@ -17,8 +19,5 @@ ShellOutput sh(const std::string& script, const std::filesystem::path& cwd = {})
 
 // Like sh() but throws std::runtime_error with the output when it fails.
 std::string sh_ok(const std::string& script, const std::filesystem::path& cwd = {});
-
-// Quotes a string for /bin/sh.
-std::string shell_quote(const std::string& value);
 
 }  // namespace perfbisect::testing
