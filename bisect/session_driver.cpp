@@ -239,6 +239,7 @@ void SessionDriver::measure(const std::string& session, const CommitRange& range
             base.build_fingerprint = m_build_fingerprint;
             base.probe_fingerprint = m_probe_fingerprint;
             std::vector<SampleRecord> samples;
+            std::vector<MetricValueRecord> metric_values;
             if (result.ok) {
                 for (double value : result.values) {
                     SampleRecord s = base;
@@ -246,13 +247,19 @@ void SessionDriver::measure(const std::string& session, const CommitRange& range
                     s.value = value;
                     samples.push_back(s);
                 }
+                for (const auto& [metric, values] : result.extra) {
+                    for (double value : values) {
+                        metric_values.push_back(MetricValueRecord{base.commit, run, metric, value});
+                    }
+                }
             } else {
                 base.ok = false;
                 base.failure = result.failure;
+                base.output = result.output;
                 samples.push_back(base);
                 spdlog::warn("probe failed on {}: {}", range.commits[p].short_id(), result.failure);
             }
-            m_cache.store_samples(session, samples);
+            m_cache.store_samples(session, samples, metric_values);
         }
     }
 }

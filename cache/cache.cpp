@@ -82,6 +82,19 @@ CREATE TABLE events (
 );
 CREATE INDEX events_by_session ON events (session_id, id);
 )sql",
+    // 2: several metrics per probe run, and the output of failed runs.
+    R"sql(
+ALTER TABLE samples ADD COLUMN output TEXT NOT NULL DEFAULT '';
+CREATE TABLE metric_values (
+    id INTEGER PRIMARY KEY,
+    session_id TEXT NOT NULL REFERENCES sessions(id),
+    commit_id TEXT NOT NULL,
+    run INTEGER NOT NULL,
+    metric TEXT NOT NULL,
+    value REAL NOT NULL
+);
+CREATE INDEX metric_values_by_session ON metric_values (session_id, run);
+)sql",
 };
 
 static_assert(std::size(k_migrations) == Cache::k_schema_version);
@@ -331,12 +344,13 @@ std::vector<BuildRecord> Cache::builds_of_range(const std::string& session,
     return out;
 }
 
-void Cache::store_samples(const std::string& session, const std::vector<SampleRecord>& samples) {
+void Cache::store_samples(const std::string& session, const std::vector<SampleRecord>& samples,
+                          const std::vector<MetricValueRecord>& metric_values) {
     Transaction tx(m_db);
     Statement insert = m_db.prepare(
         "INSERT INTO samples (session_id, commit_id, round, run, ok, value, failure, "
-        "wall_seconds, timestamp, build_fingerprint, probe_fingerprint) "
-        "VALUES (?,?,?,?,?,?,?,?,?,?,?)");
+        "wall_seconds, timestamp, build_fingerprint, probe_fingerprint, output) "
+        "VALUES (?,?,?,?,?,?,?,?,?,?,?,?)");
     for (const auto& sample : samples) {
         insert.reset();
         insert.bind(1, session)
@@ -350,15 +364,39 @@ void Cache::store_samples(const std::string& session, const std::vector<SampleRe
             .bind(9, sample.timestamp != 0 ? sample.timestamp : now_seconds())
             .bind(10, sample.build_fingerprint)
             .bind(11, sample.probe_fingerprint)
+            .bind(12, sample.output)
             .run();
     }
+    if (!metric_values.empty()) {
+        Statement insert_value = m_db.prepare(
+            "INSERT INTO metric_values (session_id, commit_id, run, metric, value) "
+            "VALUES (?,?,?,?,?)");
+        for (const auto& v : metric_values) {
+            insert_value.reset();
+            insert_value.bind(1, session).bind(2, v.commit).bind(3, v.run).bind(4, v.metric).bind(
+                5, v.value);
+            insert_value.run();
+        }
+    }
     tx.commit();
+}
+
+std::vector<MetricValueRecord> Cache::load_metric_values(const std::string& session) {
+    Statement s = m_db.prepare(
+        "SELECT commit_id, run, metric, value FROM metric_values WHERE session_id = ? ORDER BY id");
+    s.bind(1, session);
+    std::vector<MetricValueRecord> out;
+    while (s.step()) {
+        out.push_back(
+            MetricValueRecord{s.column_text(0), s.column_int(1), s.column_text(2), s.column_double(3)});
+    }
+    return out;
 }
 
 std::vector<SampleRecord> Cache::load_samples(const std::string& session) {
     Statement s = m_db.prepare(
         "SELECT commit_id, round, run, ok, value, failure, wall_seconds, timestamp, "
-        "build_fingerprint, probe_fingerprint FROM samples WHERE session_id = ? ORDER BY id");
+        "build_fingerprint, probe_fingerprint, output FROM samples WHERE session_id = ? ORDER BY id");
     s.bind(1, session);
     std::vector<SampleRecord> out;
     while (s.step()) {
@@ -373,6 +411,7 @@ std::vector<SampleRecord> Cache::load_samples(const std::string& session) {
         r.timestamp = s.column_double(7);
         r.build_fingerprint = s.column_text(8);
         r.probe_fingerprint = s.column_text(9);
+        r.output = s.column_text(10);
         out.push_back(std::move(r));
     }
     return out;

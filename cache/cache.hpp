@@ -59,6 +59,16 @@ struct SampleRecord {
     double timestamp = 0;            // unix seconds, sub-second precision
     std::string build_fingerprint;
     std::string probe_fingerprint;
+    std::string output;              // failed runs: the end of the probe's stdout and stderr (bounded)
+};
+
+// A value of a metric other than the decision metric (`[probe] metrics`),
+// recorded with the probe run that gave it.
+struct MetricValueRecord {
+    std::string commit;
+    std::int64_t run = 0;            // the run of the samples it was taken with
+    std::string metric;              // as written in the config, e.g. "maxrss"
+    double value = 0;
 };
 
 struct EventRecord {
@@ -71,7 +81,7 @@ struct EventRecord {
 
 class Cache {
 public:
-    static constexpr int k_schema_version = 1;
+    static constexpr int k_schema_version = 2;
 
     // Opens or creates the database (and its directory), migrating an older
     // schema; a newer schema is an error telling to upgrade perfbisect.
@@ -99,9 +109,12 @@ public:
     std::vector<BuildRecord> builds_of_range(const std::string& session,
                                              const std::string& fingerprint);
 
-    // Samples, in the order they were taken.
-    void store_samples(const std::string& session, const std::vector<SampleRecord>& samples);
+    // Samples, in the order they were taken, with the values of the run's
+    // other metrics; one transaction.
+    void store_samples(const std::string& session, const std::vector<SampleRecord>& samples,
+                       const std::vector<MetricValueRecord>& metric_values = {});
     std::vector<SampleRecord> load_samples(const std::string& session);
+    std::vector<MetricValueRecord> load_metric_values(const std::string& session);
 
     // Events.
     void append_event(const std::string& session, const std::string& kind,

@@ -1,5 +1,7 @@
 #include "cli/commands.hpp"
 
+#include <algorithm>
+#include <cmath>
 #include <fstream>
 #include <ostream>
 
@@ -63,8 +65,8 @@ int drive(Cache& cache, const std::string& session, const Config& config,
     RealProcessRunner runner;
     const auto work = work_dir(cache.path());
     LocalBuilder builder(*repository, runner, config.build, config.build_fingerprint(), work);
-    CommandProber prober(runner, config.probe, value_or_throw(parse_metric(config.probe.metric)),
-                         work / "scratch");
+    CommandProber prober(runner, config.probe, work / "scratch");
+    value_or_throw(prober.check_machine());
     auto reporter = make_reporter(quiet);
     install_interrupt_handlers();
     SessionDriver driver(cache, builder, prober, *reporter, config);
@@ -203,11 +205,16 @@ int command_measure(const MeasureOptions& options, std::ostream& out) {
                                   build->reason, build->log_path));
     }
 
-    CommandProber prober(runner, config.probe, value_or_throw(parse_metric(config.probe.metric)),
-                         work / "scratch");
-    std::vector<double> values;
-    int failures = 0;
+    CommandProber prober(runner, config.probe, work / "scratch");
+    value_or_throw(prober.check_machine());
+    const auto& metrics = prober.metrics();
+    auto with_unit = [](double v, const MetricSpec& m) {
+        return m.unit().empty() ? fmt::format("{:.6g}", v) : fmt::format("{:.6g} {}", v, m.unit());
+    };
     out << fmt::format("{} {}\n", commit.id, commit.subject);
+    out << fmt::format("probe: {}\n", config.probe.command.display());
+    std::vector<std::vector<double>> values(metrics.size());
+    int failures = 0;
     for (int i = 1; i <= options.runs; ++i) {
         const ProbeRun run = prober.run(ProbeTarget{&commit, build->artifacts_dir, build->worktree});
         if (run.interrupted) {
@@ -215,20 +222,47 @@ int command_measure(const MeasureOptions& options, std::ostream& out) {
         }
         if (!run.ok) {
             ++failures;
-            out << fmt::format("run {}: failed: {}\n", i, run.failure);
+            out << fmt::format("sample {}: failed: {}\n", i, run.failure);
+            for (const auto& line : split_lines(run.output)) {
+                out << "  | " << line << "\n";
+            }
             continue;
         }
+        std::string line;
         for (double v : run.values) {
-            out << fmt::format("run {}: {:.6g}\n", i, v);
-            values.push_back(v);
+            line += (line.empty() ? "" : ", ") + with_unit(v, metrics[0]);
+            values[0].push_back(v);
         }
+        for (std::size_t m = 1; m < metrics.size(); ++m) {
+            std::string extra;
+            for (double v : run.extra[m - 1].second) {
+                extra += (extra.empty() ? "" : ", ") + with_unit(v, metrics[m]);
+                values[m].push_back(v);
+            }
+            line += fmt::format("; {} {}", metrics[m].text, extra);
+        }
+        out << fmt::format("sample {}: {}\n", i, line);
     }
-    if (!values.empty()) {
-        out << fmt::format("median {:.6g}, min {:.6g}, max {:.6g}, {} value(s), {} failed run(s)\n",
-                           stats::median(values), *std::min_element(values.begin(), values.end()),
-                           *std::max_element(values.begin(), values.end()), values.size(), failures);
+    for (std::size_t m = 0; m < metrics.size(); ++m) {
+        const auto& v = values[m];
+        if (v.empty()) {
+            continue;
+        }
+        const double median = stats::median(v);
+        const double mean = stats::mean(v);
+        double variance = 0;
+        for (double x : v) {
+            variance += (x - mean) * (x - mean);
+        }
+        const double sd = v.size() > 1 ? std::sqrt(variance / static_cast<double>(v.size() - 1)) : 0;
+        out << fmt::format("{}{}: median {}, min {}, max {}, cv {:.2f}%, {} value(s)\n",
+                           metrics[m].text, m == 0 ? " (decides)" : "", with_unit(median, metrics[m]),
+                           with_unit(*std::min_element(v.begin(), v.end()), metrics[m]),
+                           with_unit(*std::max_element(v.begin(), v.end()), metrics[m]),
+                           mean != 0 ? 100 * sd / std::abs(mean) : 0.0, v.size());
     }
-    if (values.empty()) {
+    out << fmt::format("{} sample(s), {} failed\n", options.runs, failures);
+    if (values[0].empty()) {
         throw Failure(ErrorKind::runtime,
                       fmt::format("every probe run failed on {}; fix [probe] in {}",
                                   commit.short_id(), options.config.string()));

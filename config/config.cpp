@@ -1,6 +1,7 @@
 // Config loading: the only translation unit that includes toml11.
 #include "config/config.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <fstream>
 #include <set>
@@ -28,6 +29,16 @@ std::string Command::display() const {
         out += plain ? word : shell_quote(word);
     }
     return out;
+}
+
+std::vector<std::string> probe_metric_texts(const ProbeConfig& probe) {
+    std::vector<std::string> texts{probe.metric};
+    for (const auto& text : probe.metrics) {
+        if (std::find(texts.begin(), texts.end(), text) == texts.end()) {
+            texts.push_back(text);
+        }
+    }
+    return texts;
 }
 
 const char* to_string(Direction direction) {
@@ -218,19 +229,24 @@ public:
             fail(key, "the command is empty; give the command to run");
         }
         for (const auto& word : command.words) {
-            for (const auto& name : find_placeholders(word)) {
-                if (placeholders.count(name) == 0) {
-                    std::string list;
-                    for (const auto& p : placeholders) {
-                        list += (list.empty() ? "{" : ", {") + p + "}";
-                    }
-                    fail(key, fmt::format("unknown placeholder {{{}}} (available here: {}; write "
-                                          "{{{{ and }}}} for literal braces)",
-                                          name, list));
-                }
-            }
+            check_placeholders(word, key, placeholders);
         }
         return command;
+    }
+
+    void check_placeholders(const std::string& text, const std::string& key,
+                            const std::set<std::string>& placeholders) const {
+        for (const auto& name : find_placeholders(text)) {
+            if (placeholders.count(name) == 0) {
+                std::string list;
+                for (const auto& p : placeholders) {
+                    list += (list.empty() ? "{" : ", {") + p + "}";
+                }
+                fail(key, fmt::format("unknown placeholder {{{}}} (available here: {}; write "
+                                      "{{{{ and }}}} for literal braces)",
+                                      name, list));
+            }
+        }
     }
 
     static std::string type_name(const toml::value& v) {
@@ -342,7 +358,9 @@ Result<Config> parse_config(const std::string& text, const std::filesystem::path
         if (probe == nullptr) {
             r.fail("probe", "missing section [probe] with the benchmark `command`");
         }
-        r.check_keys(*probe, "probe", {"command", "metric", "direction", "timeout", "env"});
+        r.check_keys(*probe, "probe",
+                     {"command", "metric", "metrics", "direction", "timeout", "env", "output", "cwd",
+                      "cpus", "warmup", "runs_per_sample"});
         const auto* probe_command = r.find(*probe, "command");
         if (probe_command == nullptr) {
             r.fail("probe.command", "missing; give the benchmark command to run");
@@ -353,6 +371,71 @@ Result<Config> parse_config(const std::string& text, const std::filesystem::path
         }
         if (auto metric = parse_metric(config.probe.metric); !metric) {
             r.fail("probe.metric", metric.error().message);
+        }
+        if (const auto* v = r.find(*probe, "metrics")) {
+            config.probe.metrics = r.string_array(*v, "probe.metrics");
+            for (const auto& metric_text : config.probe.metrics) {
+                if (auto metric = parse_metric(metric_text); !metric) {
+                    r.fail("probe.metrics", metric.error().message);
+                }
+            }
+        }
+        {
+            // One run can be under one tool: valgrind or perf, not both.
+            bool callgrind = false;
+            bool perf_stat = false;
+            for (const auto& metric_text : probe_metric_texts(config.probe)) {
+                callgrind = callgrind || metric_text == "callgrind";
+                perf_stat = perf_stat || metric_text.starts_with("perf-stat:");
+            }
+            if (callgrind && perf_stat) {
+                r.fail("probe.metrics",
+                       "callgrind and perf-stat cannot be measured in the same run (the probe runs "
+                       "under valgrind or under perf); choose one");
+            }
+        }
+        if (const auto* v = r.find(*probe, "output")) {
+            config.probe.output = r.string_value(*v, "probe.output");
+            r.check_placeholders(config.probe.output, "probe.output", probe_placeholders);
+            if (trim(config.probe.output).empty()) {
+                r.fail("probe.output", "is empty; give the file the probe writes, e.g. "
+                                       "\"{out}/result.json\", or remove the key to read stdout");
+            }
+        }
+        if (const auto* v = r.find(*probe, "cwd")) {
+            config.probe.cwd = r.string_value(*v, "probe.cwd");
+            r.check_placeholders(config.probe.cwd, "probe.cwd", probe_placeholders);
+        }
+        if (const auto* v = r.find(*probe, "cpus")) {
+            if (!v->is_array()) {
+                r.fail("probe.cpus", "expected an array of CPU numbers, e.g. cpus = [1]");
+            }
+            for (const auto& item : v->as_array()) {
+                const auto cpu = r.integer_value(item, "probe.cpus");
+                if (cpu < 0 || cpu >= 1024) {
+                    r.fail("probe.cpus", fmt::format("{} is not a CPU number (0 to 1023, as "
+                                                     "listed by `lscpu`)",
+                                                     cpu));
+                }
+                config.probe.cpus.push_back(static_cast<int>(cpu));
+            }
+            if (config.probe.cpus.empty()) {
+                r.fail("probe.cpus", "is empty; list the CPUs to pin the probe to, or remove the key");
+            }
+        }
+        if (const auto* v = r.find(*probe, "warmup")) {
+            const auto warmup = r.integer_value(*v, "probe.warmup");
+            if (warmup < 0 || warmup > 1000) {
+                r.fail("probe.warmup", "must be between 0 and 1000");
+            }
+            config.probe.warmup = static_cast<int>(warmup);
+        }
+        if (const auto* v = r.find(*probe, "runs_per_sample")) {
+            const auto runs = r.integer_value(*v, "probe.runs_per_sample");
+            if (runs < 1 || runs > 100000) {
+                r.fail("probe.runs_per_sample", "must be between 1 and 100000");
+            }
+            config.probe.runs_per_sample = static_cast<int>(runs);
         }
         if (const auto* v = r.find(*probe, "direction")) {
             const std::string direction = r.string_value(*v, "probe.direction");
@@ -478,6 +561,23 @@ std::string Config::probe_fingerprint() const {
     key += "\nmetric " + probe.metric;
     for (const auto& [name, value] : probe.env) {
         key += "\nenv " + name + "=" + value;
+    }
+    // Keys added later only enter the key when set, so configs without them
+    // keep their fingerprint (and their samples stay reusable).
+    if (!probe.output.empty()) {
+        key += "\noutput " + probe.output;
+    }
+    if (!probe.cwd.empty()) {
+        key += "\ncwd " + probe.cwd;
+    }
+    for (int cpu : probe.cpus) {
+        key += fmt::format("\ncpu {}", cpu);
+    }
+    if (probe.warmup != 0) {
+        key += fmt::format("\nwarmup {}", probe.warmup);
+    }
+    if (probe.runs_per_sample != 1) {
+        key += fmt::format("\nruns_per_sample {}", probe.runs_per_sample);
     }
     return fnv1a_hex(key);
 }

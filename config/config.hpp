@@ -43,10 +43,16 @@ struct BuildConfig {
 
 struct ProbeConfig {
     Command command;
-    std::string metric = "wall";
+    std::string metric = "wall";        // the decision metric (probes/metric.hpp)
+    std::vector<std::string> metrics;   // more metrics recorded with every run (not decided on)
     Direction direction = Direction::lower_is_better;
-    Seconds timeout{5 * 60};
+    Seconds timeout{5 * 60};            // per run
     std::map<std::string, std::string> env;
+    std::string output;                 // the file text metrics read instead of stdout; may hold placeholders
+    std::string cwd;                    // working directory, relative to the worktree; "" = the worktree
+    std::vector<int> cpus;              // CPUs the probe is pinned to (sched_setaffinity); empty = any
+    int warmup = 0;                     // discarded runs before a commit's first sample in a process
+    int runs_per_sample = 1;            // runs averaged into one sample, for very short probes
 };
 
 struct DecideConfig {
@@ -93,5 +99,9 @@ Result<Seconds> parse_duration(const std::string& text);
 Result<double> parse_fraction(const std::string& text);
 
 const char* to_string(Direction direction);
+
+// The metrics a run records: the decision metric first, then those of
+// `metrics` that differ from it, in order.
+std::vector<std::string> probe_metric_texts(const ProbeConfig& probe);
 
 }  // namespace perfbisect

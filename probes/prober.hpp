@@ -1,11 +1,13 @@
 #pragma once
 
-// Probes run the benchmark on one built commit and read its metric. Abstract
+// Probes run the benchmark on one built commit and read its metrics. Abstract
 // so that planner-level tests and benches can feed simulated measurements;
 // CommandProber is the real one.
 
 #include <filesystem>
+#include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "bisect/repository.hpp"
@@ -15,12 +17,17 @@
 
 namespace perfbisect {
 
+// One sample: one run of the probe, or the mean of `runs_per_sample` runs.
 struct ProbeRun {
     bool ok = false;
     bool interrupted = false;    // stopped by SIGINT/SIGTERM: nothing to record
-    std::vector<double> values;  // one or more values when ok
-    std::string failure;         // why no value, one line
-    double wall_seconds = 0;
+    std::vector<double> values;  // the decision metric: one or more values when ok
+    std::string failure;         // why no value, one line (names the probe, quotes its output's end)
+    double wall_seconds = 0;     // of the probe process(es), warmups excluded
+    std::string output;          // failed runs: the end of stdout and stderr, at most ~8 KiB
+    // The other metrics of `[probe] metrics`, by their config text, in config
+    // order; each with one or more values when ok.
+    std::vector<std::pair<std::string, std::vector<double>>> extra;
 };
 
 struct ProbeTarget {
@@ -32,26 +39,49 @@ struct ProbeTarget {
 class Prober {
 public:
     virtual ~Prober() = default;
-    // One run of the probe. Never throws for a failing run: that is a result.
+    // One sample of the probe. Never throws for a failing run: that is a result.
     virtual ProbeRun run(const ProbeTarget& target) = 0;
 };
 
-// Runs [probe] command with placeholders expanded. The working directory is the
-// commit's worktree; {out} is a fresh empty directory per run under scratch_dir,
-// removed afterwards. A run fails on a non-zero exit, a timeout, or when the
-// metric cannot be read; the reason quotes the end of its stderr.
+// Runs [probe] command with placeholders expanded, in the commit's worktree (or
+// `cwd`), pinned to `cpus`, under valgrind or perf when a metric needs it.
+// {out} is a fresh empty directory per run under scratch_dir, removed
+// afterwards with the captured output. The first time it probes a commit it
+// makes `warmup` runs and discards them. A run fails on a non-zero exit, a
+// timeout, or when any of its metrics cannot be read; the reason quotes the
+// end of its output.
 class CommandProber final : public Prober {
 public:
-    CommandProber(ProcessRunner& runner, const ProbeConfig& config, MetricSpec metric,
+    // Throws Failure (usage) for a metric that does not parse: configs are
+    // validated when loaded, so that is misuse.
+    CommandProber(ProcessRunner& runner, const ProbeConfig& config,
                   std::filesystem::path scratch_dir);
+
+    // Checks that this machine can run the probe's metrics before a session
+    // spends time on builds: valgrind for callgrind, perf and the event for
+    // perf-stat, the CPUs of `cpus`. A usage error says what is missing and
+    // what to use instead.
+    Result<void> check_machine();
 
     ProbeRun run(const ProbeTarget& target) override;
 
+    const MetricSpec& decision_metric() const { return m_metrics.front(); }
+    const std::vector<MetricSpec>& metrics() const { return m_metrics; }
+
 private:
+    struct Values {
+        std::vector<std::vector<double>> per_metric;  // parallel to m_metrics
+    };
+    ProbeRun run_once(const ProbeTarget& target, Values& values);
+    std::vector<std::string> wrapped_argv(std::vector<std::string> argv,
+                                          const std::filesystem::path& tool_dir) const;
+
     ProcessRunner& m_runner;
     const ProbeConfig& m_config;
-    MetricSpec m_metric;
+    std::vector<MetricSpec> m_metrics;  // the decision metric first
     std::filesystem::path m_scratch_dir;
+    std::string m_name;                 // the probe command, shortened, for failure reasons
+    std::set<std::string> m_warmed;     // commits whose warmup runs are done
     unsigned m_counter = 0;
 };
 

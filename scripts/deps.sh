@@ -12,6 +12,7 @@ packages=(
   catch2
   libtoml11-dev nlohmann-json3-dev libcli11-dev libcpp-httplib-dev libssl-dev
   python3
+  valgrind hyperfine linux-perf          # probe metrics: callgrind, hyperfine, perf-stat (and their tests)
 )
 
 missing=()

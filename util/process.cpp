@@ -14,6 +14,7 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
@@ -226,6 +227,15 @@ ProcessResult RealProcessRunner::run(const ProcessSpec& spec) {
     const int out = stdout_fd->get();
     const int err = shared_output ? out : stderr_fd->get();
     const std::string cwd = spec.cwd.string();
+    // Built before fork: the child may only make async-signal-safe calls.
+    cpu_set_t cpu_set;
+    CPU_ZERO(&cpu_set);
+    for (int cpu : spec.cpus) {
+        if (cpu >= 0 && cpu < CPU_SETSIZE) {
+            CPU_SET(cpu, &cpu_set);
+        }
+    }
+    const bool pin = !spec.cpus.empty();
 
     bp::environment environment = boost::this_process::environment();
     for (const auto& [key, value] : spec.env) {
@@ -246,6 +256,9 @@ ProcessResult RealProcessRunner::run(const ProcessSpec& spec) {
         }
         if (!cwd.empty() && ::chdir(cwd.c_str()) != 0) {
             fail("chdir");
+        }
+        if (pin && ::sched_setaffinity(0, sizeof(cpu_set), &cpu_set) != 0) {
+            fail("sched_setaffinity");
         }
         if (::dup2(in, 0) < 0 || ::dup2(out, 1) < 0 || ::dup2(err, 2) < 0) {
             fail("dup2");
@@ -321,6 +334,21 @@ ProcessResult RealProcessRunner::run(const ProcessSpec& spec) {
     result.system_seconds = seconds(usage.ru_stime);
     result.max_rss_kib = usage.ru_maxrss;  // Linux: KiB
     return result;
+}
+
+std::vector<int> available_cpus() {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    std::vector<int> cpus;
+    if (::sched_getaffinity(0, sizeof(set), &set) != 0) {
+        return cpus;
+    }
+    for (int cpu = 0; cpu < CPU_SETSIZE; ++cpu) {
+        if (CPU_ISSET(cpu, &set)) {
+            cpus.push_back(cpu);
+        }
+    }
+    return cpus;
 }
 
 std::string read_file_tail(const std::filesystem::path& path, std::size_t max_bytes) {

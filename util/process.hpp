@@ -24,6 +24,9 @@ struct ProcessSpec {
     std::filesystem::path stdout_path;           // where stdout goes (truncated); empty: /dev/null
     std::filesystem::path stderr_path;           // where stderr goes; empty: /dev/null; same path as
                                                  // stdout_path: both into one file, interleaved
+    std::vector<int> cpus;                       // pin the child to these CPUs (sched_setaffinity
+                                                 // before exec); empty: inherit. A CPU that is not
+                                                 // available makes the start fail
 };
 
 struct ProcessResult {
@@ -64,5 +67,8 @@ public:
 // Reads at most max_bytes of a file (the tail if longer, prefixed by "…"):
 // for keeping bounded copies of logs in the database and error messages.
 std::string read_file_tail(const std::filesystem::path& path, std::size_t max_bytes);
+
+// The CPUs this process may run on (sched_getaffinity), ascending.
+std::vector<int> available_cpus();
 
 }  // namespace perfbisect

@@ -47,12 +47,12 @@ public:
         ++runs;
         if (interrupt_after > 0 && runs == interrupt_after) {
             request_interrupt();
-            return ProbeRun{false, true, {}, "interrupted", 0};
+            return ProbeRun{false, true, {}, "interrupted", 0, "", {}};
         }
         const std::string& id = target.commit->id;
         std::mt19937_64 rng(std::hash<std::string>{}(id) ^ static_cast<std::uint64_t>(m_taken[id]++));
         std::lognormal_distribution<double> noise(0.0, 0.03);
-        return ProbeRun{true, false, {m_levels.at(id) * noise(rng)}, "", 0.01};
+        return ProbeRun{true, false, {m_levels.at(id) * noise(rng)}, "", 0.01, "", {}};
     }
     int runs = 0;
     int interrupt_after = 0;

@@ -116,3 +116,68 @@ TEST_CASE("cache uses WAL and refuses a newer schema", "[cache]") {
         CHECK(std::string(failure.what()).find("newer") != std::string::npos);
     }
 }
+
+TEST_CASE("samples keep the output of failed runs and the values of the other metrics",
+          "[cache]") {
+    TempDir dir;
+    const auto path = dir / "c.db";
+    std::string id;
+    {
+        Cache cache = Cache::open(path);
+        id = cache.create_session(SessionRecord{}, three_commits()).id;
+        SampleRecord ok;
+        ok.commit = "aaaa";
+        ok.run = 1;
+        ok.value = 1.5;
+        SampleRecord failed;
+        failed.commit = "aaaa";
+        failed.run = 2;
+        failed.ok = false;
+        failed.failure = "probe `b` exit code 1: boom";
+        failed.output = "stderr:\nboom\n";
+        cache.store_samples(id, {ok, failed},
+                            {MetricValueRecord{"aaaa", 1, "maxrss", 2048},
+                             MetricValueRecord{"aaaa", 1, "cpu", 0.25}});
+    }
+    Cache cache = Cache::open(path);
+    const auto samples = cache.load_samples(id);
+    REQUIRE(samples.size() == 2);
+    CHECK(samples[0].output.empty());
+    CHECK(samples[1].output == "stderr:\nboom\n");
+    const auto values = cache.load_metric_values(id);
+    REQUIRE(values.size() == 2);
+    CHECK(values[0].commit == "aaaa");
+    CHECK(values[0].run == 1);
+    CHECK(values[0].metric == "maxrss");
+    CHECK(values[0].value == 2048);
+    CHECK(values[1].metric == "cpu");
+}
+
+TEST_CASE("a schema 1 database is migrated forward, keeping its samples", "[cache]") {
+    TempDir dir;
+    const auto path = dir / "c.db";
+    std::string id;
+    {
+        Cache cache = Cache::open(path);
+        id = cache.create_session(SessionRecord{}, three_commits()).id;
+        SampleRecord sample;
+        sample.commit = "bbbb";
+        sample.value = 3;
+        cache.store_samples(id, {sample});
+    }
+    // Back to schema 1, as an older perfbisect left it.
+    sqlite3* db = nullptr;
+    REQUIRE(sqlite3_open(path.c_str(), &db) == SQLITE_OK);
+    REQUIRE(sqlite3_exec(db,
+                         "DROP TABLE metric_values; ALTER TABLE samples DROP COLUMN output; "
+                         "PRAGMA user_version = 1",
+                         nullptr, nullptr, nullptr) == SQLITE_OK);
+    sqlite3_close(db);
+
+    Cache cache = Cache::open(path);
+    const auto samples = cache.load_samples(id);
+    REQUIRE(samples.size() == 1);
+    CHECK(samples[0].value == 3);
+    CHECK(samples[0].output.empty());
+    CHECK(cache.load_metric_values(id).empty());
+}

@@ -3,6 +3,7 @@
 #include "config/config.hpp"
 #include "config/placeholders.hpp"
 #include "tests/support/temp_dir.hpp"
+#include "util/text.hpp"
 
 using namespace perfbisect;
 using perfbisect::testing::TempDir;
@@ -206,4 +207,70 @@ TEST_CASE("placeholders are found and expanded, braces of the shell pass through
           "'/a b/c'/bench 'abc'");
     CHECK(expand_placeholders("{{x}} ${y}", values, true) == "{x} ${y}");
     CHECK(expand_placeholders("{{x}}", values, false) == "{x}");
+}
+
+TEST_CASE("the [probe] controls and extra metrics are read and checked", "[config][probe]") {
+    auto config = parse(R"(
+[build]
+command = "make"
+[probe]
+command = ["{artifacts}/bench"]
+metric = "google-benchmark:BM_Sort/1024:cpu_time"
+metrics = ["maxrss", "wall", "maxrss"]
+output = "{out}/gb.json"
+cwd = "{artifacts}"
+cpus = [1, 0]
+warmup = 2
+runs_per_sample = 10
+)");
+    REQUIRE(config.has_value());
+    const ProbeConfig& p = config->probe;
+    CHECK(p.metrics == std::vector<std::string>{"maxrss", "wall", "maxrss"});
+    CHECK(probe_metric_texts(p) ==
+          std::vector<std::string>{"google-benchmark:BM_Sort/1024:cpu_time", "maxrss", "wall"});
+    CHECK(p.output == "{out}/gb.json");
+    CHECK(p.cwd == "{artifacts}");
+    CHECK(p.cpus == std::vector<int>{1, 0});
+    CHECK(p.warmup == 2);
+    CHECK(p.runs_per_sample == 10);
+
+    auto defaults = parse(k_minimal);
+    CHECK(defaults->probe.metrics.empty());
+    CHECK(defaults->probe.output.empty());
+    CHECK(defaults->probe.cpus.empty());
+    CHECK(defaults->probe.warmup == 0);
+    CHECK(defaults->probe.runs_per_sample == 1);
+
+    const std::string head = "[build]\ncommand = \"make\"\n[probe]\ncommand = \"b\"\n";
+    CHECK(error_of(head + "metrics = [\"walls\"]") ==
+          "c.toml: probe.metrics: unknown metric 'walls' (use wall, cpu, maxrss, regex:<pattern>, "
+          "regex-first:<pattern>, json:<pointer>, google-benchmark:<name>, hyperfine, pyperf, "
+          "callgrind, perf-stat:<event>)");
+    CHECK(error_of(head + "metric = \"callgrind\"\nmetrics = [\"perf-stat:cycles\"]")
+              .find("callgrind and perf-stat cannot be measured in the same run") != std::string::npos);
+    CHECK(error_of(head + "output = \"{outdir}/x.json\"").find("probe.output: unknown placeholder {outdir}") !=
+          std::string::npos);
+    CHECK(error_of(head + "cpus = [-1]").find("probe.cpus: -1 is not a CPU number") != std::string::npos);
+    CHECK(error_of(head + "cpus = 1").find("expected an array of CPU numbers") != std::string::npos);
+    CHECK(error_of(head + "cpus = []").find("is empty") != std::string::npos);
+    CHECK(error_of(head + "warmup = -1") == "c.toml: probe.warmup: must be between 0 and 1000");
+    CHECK(error_of(head + "runs_per_sample = 0") ==
+          "c.toml: probe.runs_per_sample: must be between 1 and 100000");
+    CHECK(error_of(head + "metric = \"json:results\"").find("is not a JSON pointer") != std::string::npos);
+}
+
+TEST_CASE("new probe keys change the probe fingerprint only when set", "[config][probe]") {
+    auto base = parse(k_minimal);
+    const std::string fingerprint = base->probe_fingerprint();
+    CHECK(fingerprint == fnv1a_hex("probe\n0\n{artifacts}/bench\n--quick\nmetric wall"));
+    // A config without the new keys keeps the fingerprint it had before they
+    // existed (computed from command, metric and env only), so its samples stay reusable.
+    auto same = parse(std::string(k_minimal) + "metrics = [\"maxrss\"]\n");
+    CHECK(same->probe_fingerprint() == fingerprint);
+    for (const char* key : {"warmup = 1", "runs_per_sample = 3", "cpus = [0]", "cwd = \"x\"",
+                            "output = \"{out}/r.json\""}) {
+        auto changed = parse(std::string(k_minimal) + key + "\n");
+        REQUIRE(changed.has_value());
+        CHECK(changed->probe_fingerprint() != fingerprint);
+    }
 }
