@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <map>
 #include <numeric>
 
@@ -51,6 +52,27 @@ CommandProber::CommandProber(ProcessRunner& runner, const ProbeConfig& config,
     for (const auto& text : probe_metric_texts(config)) {
         m_metrics.push_back(value_or_throw(parse_metric(text)));
     }
+    auto mentions_out = [](const std::string& text) {
+        const auto names = find_placeholders(text);
+        return std::find(names.begin(), names.end(), "out") != names.end();
+    };
+    m_uses_out = mentions_out(config.output) || mentions_out(config.cwd) ||
+                 std::any_of(config.command.words.begin(), config.command.words.end(), mentions_out);
+    m_wrapped = std::any_of(m_metrics.begin(), m_metrics.end(),
+                            [](const auto& m) { return m.wraps_command(); });
+    m_reads_text = std::any_of(m_metrics.begin(), m_metrics.end(),
+                               [](const auto& m) { return m.reads_output(); });
+    static std::atomic<unsigned> instances{0};
+    const std::string stem =
+        fmt::format("probe-{}-{}", static_cast<long>(getpid()), instances.fetch_add(1));
+    m_stdout_path = m_scratch_dir / (stem + ".stdout");
+    m_stderr_path = m_scratch_dir / (stem + ".stderr");
+}
+
+CommandProber::~CommandProber() {
+    std::error_code ec;
+    std::filesystem::remove(m_stdout_path, ec);
+    std::filesystem::remove(m_stderr_path, ec);
 }
 
 std::vector<std::string> CommandProber::wrapped_argv(std::vector<std::string> argv,
@@ -153,20 +175,26 @@ Result<void> CommandProber::check_machine() {
 ProbeRun CommandProber::run_once(const ProbeTarget& target, Values& values) {
     namespace fs = std::filesystem;
     ProbeRun run;
+    // {out} (and the tools' directory) only when something uses it: creating
+    // and removing directories is a good part of what a short probe costs us.
     const fs::path out_dir =
         m_scratch_dir / fmt::format("run-{}-{}", static_cast<long>(getpid()), ++m_counter);
     const fs::path tool_dir = out_dir.string() + ".tool";
-    const bool wrapped =
-        std::any_of(m_metrics.begin(), m_metrics.end(), [](const auto& m) { return m.wraps_command(); });
     std::error_code ec;
-    fs::remove_all(out_dir, ec);
-    fs::create_directories(out_dir, ec);
-    if (!ec && wrapped) {
+    if (m_counter == 1) {
+        fs::create_directories(m_scratch_dir, ec);
+    }
+    if (!ec && m_uses_out) {
+        fs::remove_all(out_dir, ec);
+        fs::create_directories(out_dir, ec);
+    }
+    if (!ec && m_wrapped) {
         fs::remove_all(tool_dir, ec);
         fs::create_directories(tool_dir, ec);
     }
     if (ec) {
-        run.failure = fmt::format("cannot create {}: {}", out_dir.string(), ec.message());
+        run.failure = fmt::format("cannot create {}: {} (check the database directory's disk)",
+                                  out_dir.string(), ec.message());
         return run;
     }
 
@@ -187,9 +215,13 @@ ProbeRun CommandProber::run_once(const ProbeTarget& target, Values& values) {
     spec.env = m_config.env;
     spec.timeout = m_config.timeout;
     spec.cpus = m_config.cpus;
+    // maxrss: fork, so the peak starts from a copy of our anonymous memory
+    // rather than from all of our resident memory (vfork).
+    spec.vfork = std::none_of(m_metrics.begin(), m_metrics.end(),
+                              [](const auto& m) { return m.kind == MetricKind::maxrss; });
     // The captured output lives beside {out}, which the probe gets empty.
-    spec.stdout_path = out_dir.string() + ".stdout";
-    spec.stderr_path = out_dir.string() + ".stderr";
+    spec.stdout_path = m_stdout_path;
+    spec.stderr_path = m_stderr_path;
     const ProcessResult result = m_runner.run(spec);
     run.wall_seconds = result.wall_seconds;
 
@@ -222,8 +254,7 @@ ProbeRun CommandProber::run_once(const ProbeTarget& target, Values& values) {
     } else {
         RunOutput output;
         output.process = &result;
-        const bool reads_text = std::any_of(m_metrics.begin(), m_metrics.end(),
-                                            [](const auto& m) { return m.reads_output(); });
+        const bool reads_text = m_reads_text;
         if (reads_text && !m_config.output.empty()) {
             const fs::path file = expand_placeholders(m_config.output, placeholders, false);
             output.text_origin = "output file " + file.string();
@@ -238,7 +269,7 @@ ProbeRun CommandProber::run_once(const ProbeTarget& target, Values& values) {
             output.text_origin = "stdout";
             output.text = read_file_tail(spec.stdout_path, k_max_text_bytes);
         }
-        if (wrapped) {
+        if (m_wrapped) {
             for (const auto& file : files_in(tool_dir)) {
                 output.tool_files.push_back(file.string());
             }
@@ -268,10 +299,12 @@ ProbeRun CommandProber::run_once(const ProbeTarget& target, Values& values) {
             keep_output();
         }
     }
-    fs::remove_all(out_dir, ec);
-    fs::remove_all(tool_dir, ec);
-    fs::remove(spec.stdout_path, ec);
-    fs::remove(spec.stderr_path, ec);
+    if (m_uses_out) {
+        fs::remove_all(out_dir, ec);
+    }
+    if (m_wrapped) {
+        fs::remove_all(tool_dir, ec);
+    }
     return run;
 }
 

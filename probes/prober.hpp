@@ -56,6 +56,9 @@ public:
     // validated when loaded, so that is misuse.
     CommandProber(ProcessRunner& runner, const ProbeConfig& config,
                   std::filesystem::path scratch_dir);
+    ~CommandProber() override;  // removes its capture files
+    CommandProber(const CommandProber&) = delete;
+    CommandProber& operator=(const CommandProber&) = delete;
 
     // Checks that this machine can run the probe's metrics before a session
     // spends time on builds: valgrind for callgrind, perf and the event for
@@ -82,6 +85,13 @@ private:
     std::filesystem::path m_scratch_dir;
     std::string m_name;                 // the probe command, shortened, for failure reasons
     std::set<std::string> m_warmed;     // commits whose warmup runs are done
+    bool m_uses_out = false;            // {out} appears in the command, output or cwd
+    bool m_wrapped = false;             // a metric runs the probe under valgrind or perf
+    bool m_reads_text = false;          // a metric reads stdout or the output file
+    // Where each run's stdout and stderr go: one pair per prober, truncated by
+    // every run, so a sample costs no file creation and removal.
+    std::filesystem::path m_stdout_path;
+    std::filesystem::path m_stderr_path;
     unsigned m_counter = 0;
 };
 
