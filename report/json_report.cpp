@@ -39,7 +39,12 @@ std::string render_json(const SessionReport& r) {
     }
     json tested = json::array();
     for (const auto& t : r.tested) {
+        json metrics = json::object();
+        for (const auto& m : t.metrics) {
+            metrics[m.metric] = {{"unit", m.unit}, {"median", m.median}, {"values", m.values}};
+        }
         tested.push_back({
+            {"metrics", metrics},
             {"commit", t.commit.id},
             {"subject", t.commit.subject},
             {"position", t.position},

@@ -1,5 +1,7 @@
 #include "report/report.hpp"
 
+#include <algorithm>
+
 #include <cmath>
 #include <map>
 
@@ -76,6 +78,44 @@ SessionReport build_report(Cache& cache, const std::string& session_id) {
             t.note = it->second;
         }
         report.tested.push_back(std::move(t));
+    }
+
+    // The other metrics of each run, grouped by commit, in config order.
+    const auto metric_values = cache.load_metric_values(session_id);
+    if (!metric_values.empty()) {
+        std::map<std::string, TestedCommit*> by_commit;
+        for (auto& t : report.tested) {
+            by_commit[t.commit.id] = &t;
+        }
+        for (const auto& v : metric_values) {
+            auto it = by_commit.find(v.commit);
+            if (it == by_commit.end()) {
+                continue;
+            }
+            auto& metrics = it->second->metrics;
+            auto m = std::find_if(metrics.begin(), metrics.end(),
+                                  [&](const MetricSummary& s) { return s.metric == v.metric; });
+            if (m == metrics.end()) {
+                MetricSummary summary;
+                summary.metric = v.metric;
+                if (auto spec = parse_metric(v.metric)) {
+                    summary.unit = spec->unit();
+                }
+                metrics.push_back(std::move(summary));
+                m = metrics.end() - 1;
+            }
+            m->values.push_back(v.value);
+        }
+        const auto order = probe_metric_texts(config.probe);
+        for (auto& t : report.tested) {
+            for (auto& m : t.metrics) {
+                m.median = stats::median(m.values);
+            }
+            std::stable_sort(t.metrics.begin(), t.metrics.end(), [&](const auto& a, const auto& b) {
+                return std::find(order.begin(), order.end(), a.metric) <
+                       std::find(order.begin(), order.end(), b.metric);
+            });
+        }
     }
 
     for (const auto& build : cache.builds_by_session(session_id)) {
@@ -160,6 +200,10 @@ std::string render_text(const SessionReport& r, bool verbose) {
         }
         if (t.failed_runs > 0) {
             out += fmt::format("        ^ {} failed probe run(s)\n", t.failed_runs);
+        }
+        for (const auto& m : t.metrics) {
+            out += fmt::format("        ^ {}: median {} of {} value(s)\n", m.metric,
+                               value_text(m.median, m.unit), m.values.size());
         }
     }
     out += fmt::format("\nCost: {} build(s) ({}), {} probe runs, {} samples, {} in all\n",

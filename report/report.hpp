@@ -14,6 +14,14 @@
 
 namespace perfbisect {
 
+// The values of one of `[probe] metrics` (not the decision metric) on one commit.
+struct MetricSummary {
+    std::string metric;          // as written in the config, e.g. "maxrss"
+    std::string unit;
+    std::vector<double> values;
+    double median = 0;
+};
+
 struct TestedCommit {
     std::size_t position = 0;
     CommitInfo commit;
@@ -22,6 +30,7 @@ struct TestedCommit {
     std::optional<double> median;
     Verdict verdict = Verdict::untested;
     std::string note;            // why skipped, when skipped
+    std::vector<MetricSummary> metrics;  // the other metrics recorded, in config order
 };
 
 struct CulpritReport {

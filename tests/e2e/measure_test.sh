@@ -17,6 +17,21 @@ grep -q '^regex:time: (\[0-9.\]+) ms (decides): median ' "$WORK/out" || fail "no
 grep -q '^maxrss: median [0-9]* KiB' "$WORK/out" || fail "no summary of maxrss"
 grep -q '^3 sample(s), 0 failed$' "$WORK/out" || fail "no sample count"
 
+# A session stores the other metrics of every run and reports them.
+write_config "$WORK/s.toml" "$WORK/repo" 4
+sed -i 's|^metric = .*|&\nmetrics = ["maxrss"]|' "$WORK/s.toml"
+"$PERFBISECT" run --config "$WORK/s.toml" --good good --bad bad --db "$WORK/s.db" --format json \
+  > "$WORK/report.json" 2> "$WORK/err" || fail "run failed: $(cat "$WORK/err")"
+for i in 0 1 2; do
+  [ "$(json "$WORK/report.json" "len(d['tested'][$i]['metrics']['maxrss']['values']) == d['tested'][$i]['samples'] > 0")" = True ] \
+    || fail "tested[$i] lacks its maxrss values"
+done
+[ "$(json "$WORK/report.json" "d['tested'][0]['metrics']['maxrss']['unit']")" = KiB ] || fail "maxrss unit"
+session=$(json "$WORK/report.json" "d['session']")
+"$PERFBISECT" report "$session" --db "$WORK/s.db" --format text > "$WORK/report.txt"
+grep -q '^        ^ maxrss: median [0-9]* KiB of [0-9]* value(s)$' "$WORK/report.txt" \
+  || fail "the text report lacks maxrss: $(cat "$WORK/report.txt")"
+
 # A probe that fails: each failure with the end of its output, then exit 1.
 sed -i 's|^command = \["sh", "{artifacts}/bench.sh"\]|command = "echo partial result; echo disk full >\&2; exit 3"|' "$WORK/c.toml"
 set +e
