@@ -64,7 +64,7 @@ constexpr double k_open_fraction = 0.75;
 // reproduced", "not a culprit").
 constexpr double k_rule_out_confidence = 0.90;
 // The same for "not reproduced", which ends the session.
-constexpr double k_reproduce_rule_out = 0.95;
+constexpr double k_reproduce_rule_out = 0.99;
 // The fewest rounds a culprit and its parent share before it is confirmed.
 constexpr std::size_t k_confirm_min_rounds = 4;
 // A classified candidate the search has moved on from is re-judged at this
@@ -439,6 +439,11 @@ private:
         if (p <= alpha && effect >= min_effect) {
             return Side::right;
         }
+        // At the cap, a shift that is significant at alpha and nearly as
+        // large as min_effect is searched rather than dismissed.
+        if (last_look && p <= m_decide.alpha && effect >= k_open_fraction * min_effect) {
+            return Side::right;
+        }
         if (high < min_effect || last_look) {
             m_not_reproduced.status = SessionStatus::not_reproduced;
             m_not_reproduced.summary = fmt::format(
@@ -516,7 +521,7 @@ private:
             return build(mid);
         }
         const std::size_t n = values(mid);
-        const auto cap = static_cast<std::size_t>(m_decide.max_samples);
+        const std::size_t cap = candidate_cap(i);
         const bool last_look = n >= cap;
         const Side side = n == 0 ? Side::unknown : classify(mid, i, last_look);
         if (side == Side::unknown) {
@@ -559,6 +564,21 @@ private:
         return std::nullopt;
     }
 
+    // How many values a candidate of gap i gets: four times what a candidate
+    // at one of the two levels needs on average to be told from the midpoint
+    // ((2 t sigma / step)^2), at least 8, at most max_samples. A candidate
+    // still at neither level by then sits between them.
+    std::size_t candidate_cap(std::size_t i) const {
+        const auto most = static_cast<std::size_t>(m_decide.max_samples);
+        const double step = gap_step(i);
+        if (step <= 0) {
+            return most;
+        }
+        const double need = std::pow(2 * m_t_step * m_sigma / step, 2);
+        return std::clamp<std::size_t>(static_cast<std::size_t>(std::ceil(4 * need)),
+                                       std::min<std::size_t>(8, most), most);
+    }
+
     // The candidate against the levels on both sides of its gap.
     Side classify(std::size_t p, std::size_t gap, bool last_look) {
         const Level left = level(m_segments[gap]);
@@ -567,13 +587,11 @@ private:
         if (x.n == 0) {
             return Side::unknown;
         }
-        const double s = scale();
         const double middle = (left.mean + right.mean) / 2;
         const double z_mid =
             (x.mean - middle) / std::sqrt(x.se * x.se + (left.se * left.se + right.se * right.se) / 4);
         const double z_left = (x.mean - left.mean) / std::hypot(x.se, left.se);
         const double z_right = (right.mean - x.mean) / std::hypot(x.se, right.se);
-        const double min_step = m_decide.min_effect / 2 * s;
         // A candidate the search has moved on from keeps its side unless the
         // evidence turns clearly against it: more values of the references
         // should not send the search back for a marginal change.
@@ -583,8 +601,7 @@ private:
 
         Side side = Side::unknown;
         std::string rule;
-        if (z_left >= t_between && z_right >= t_between && x.mean - left.mean >= min_step &&
-            right.mean - x.mean >= min_step) {
+        if (z_left >= t_between && z_right >= t_between) {
             side = Side::between;
             rule = fmt::format("between both levels, t {:.1f} and {:.1f} >= {:.1f}", z_left,
                                z_right, t_between);
@@ -598,8 +615,11 @@ private:
             side = Side::between;
             rule = *flat;
         } else if (last_look) {
-            side = z_mid < 0 ? Side::left : Side::right;
-            rule = fmt::format("unclear after {} samples (t = {:.1f}); nearer level", x.n, z_mid);
+            // Neither level after many times the values a step of this gap
+            // needs: a level of its own, whose sides are judged by their size.
+            side = Side::between;
+            rule = fmt::format("at neither level after {} values (t = {:.1f} from the midpoint)",
+                               x.n, z_mid);
         }
         if (side == Side::unknown) {
             return side;
@@ -661,22 +681,20 @@ private:
         return Verdict::between;
     }
 
-    // Oriented values of p and q from the rounds in which both were measured.
+    // The cleaned values of p and q (oriented, outliers left out) from the
+    // rounds in which both have one.
     std::pair<std::vector<double>, std::vector<double>> joint(std::size_t p, std::size_t q) const {
-        std::map<std::int64_t, double> of_q;
-        const auto& oq = m_obs[q];
-        for (std::size_t i = 0; i < oq.values.size(); ++i) {
-            of_q.emplace(oq.rounds[i], oq.values[i]);
+        std::map<double, double> of_q;
+        for (std::size_t i = 0; i < m_values[q].size(); ++i) {
+            of_q.emplace(m_rounds[q][i], m_values[q][i]);
         }
         std::pair<std::vector<double>, std::vector<double>> out;
-        const auto& op = m_obs[p];
-        const double sign = orientation();
-        std::set<std::int64_t> used;
-        for (std::size_t i = 0; i < op.values.size(); ++i) {
-            auto it = of_q.find(op.rounds[i]);
-            if (it != of_q.end() && used.insert(op.rounds[i]).second) {
-                out.first.push_back(sign * op.values[i]);
-                out.second.push_back(sign * it->second);
+        std::set<double> used;
+        for (std::size_t i = 0; i < m_values[p].size(); ++i) {
+            auto it = of_q.find(m_rounds[p][i]);
+            if (it != of_q.end() && used.insert(m_rounds[p][i]).second) {
+                out.first.push_back(m_values[p][i]);
+                out.second.push_back(it->second);
             }
         }
         return out;
