@@ -62,10 +62,10 @@ TEST_CASE("planner finds a planted culprit in few builds", "[planner]") {
         CHECK(c.p_value < 0.001);
         CHECK(c.share == Approx(1.0).margin(0.25));
         CHECK(result.builds <= 2 + 7);  // ends plus ~log2(38)
-        // Good and bad take `samples` rounds, each candidate at least two
-        // values, and the culprit and its parent at least four shared rounds;
+        // Good and bad take `samples` rounds, each candidate at least one
+        // value, and the culprit and its parent at least four shared rounds;
         // a 20 % step at 3 % noise needs little more than that.
-        CHECK(result.probe_runs >= 2 * 10 + 2 * static_cast<int>(result.builds - 2) + 2 * 4);
+        CHECK(result.probe_runs >= 2 * 10 + static_cast<int>(result.builds - 2) + 2 * 4);
         CHECK(result.probe_runs <= 80);
     }
 }
@@ -186,7 +186,7 @@ TEST_CASE("segmentation finds two culprits that share the shift", "[planner]") {
         for (const auto& c : result.outcome.culprits) {
             shares += c.share;
         }
-        CHECK(shares == Approx(1.0).margin(0.25));
+        CHECK(shares == Approx(1.0).margin(0.3));
     }
 }
 
