@@ -303,9 +303,9 @@ void print_header(const Options& options, const SameThresholds& thresholds, doub
     }
     fmt::print(
         "lower bound LB: k = ceil(log2 N) halvings per located step d, each n(d) = "
-        "ceil(((z_(1-a) + z_(1-a)) * sigma / (d/2))^2) runs,\n"
+        "ceil((z_(1-a) * sigma / (d/2))^2) runs,\n"
         "  a one-sided z-test with known sigma of the candidate against the midpoint of the two "
-        "levels, per-step a = 0.01/k, power 1-a;\n"
+        "levels, per-step error a = 0.01/k at either level;\n"
         "  plus the good/bad reproduce check once, n(total shift) (no regression: "
         "n(min_effect)): LB = n(shift) + sum_d k * n(d).\n"
         "  sigma = the noise model's sd; gradual rows count only the reproduce check; the "
@@ -512,12 +512,12 @@ int self_check(const SameThresholds& thresholds) {
     fmt::print("lower bound, by hand\n");
     {
         // N = 100: k = 7, alpha = 0.01/7, z = 2.9845; sigma 3 %, d = 10 %:
-        // n = ceil((2 * 2.9845 * 0.03 / 0.05)^2) = ceil(12.83) = 13; LB = 13 + 7 * 13 = 104.
+        // n = ceil((2.9845 * 0.03 / 0.05)^2) = ceil(3.207) = 4; LB = 4 + 7 * 4 = 32.
         const double steps[] = {0.10};
         const double lb = lower_bound_runs(100, 0.03, steps, 0.10);
         check.expect(std::abs(normal_quantile(0.975) - 1.959964) < 1e-5,
                      fmt::format("z_0.975 = {:.6f}", normal_quantile(0.975)));
-        check.expect(lb == 104, fmt::format("LB(N=100, sd 3%, +10%) = {} (104 by hand)", lb));
+        check.expect(lb == 32, fmt::format("LB(N=100, sd 3%, +10%) = {} (32 by hand)", lb));
     }
 
     fmt::print("Pinpoint thresholds\n");
