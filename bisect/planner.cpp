@@ -415,7 +415,11 @@ private:
                 }
             }
             // 4. A level that still spans a regression of its own is split.
-            if (!split_mixed_segment()) {
+            bool split = false;
+            if (auto action = split_mixed_segment(split)) {
+                return *action;
+            }
+            if (!split) {
                 break;
             }
         }
@@ -888,8 +892,12 @@ private:
     }
 
     // Splits the first segment whose first and last members differ by a
-    // regression of a culprit's size; true when one was split.
-    bool split_mixed_segment() {
+    // regression of a culprit's size (a second, smaller culprit that the
+    // search put on one side). A difference of min_effect or more that is not
+    // yet significant gets more values of the end that rests on fewer, up to
+    // max_samples.
+    std::optional<Action> split_mixed_segment(bool& split) {
+        const auto cap = static_cast<std::size_t>(m_decide.max_samples);
         for (std::size_t i = 0; i < m_segments.size(); ++i) {
             const auto& seg = m_segments[i];
             if (seg.members.size() < 2) {
@@ -899,15 +907,23 @@ private:
             const Level last = level(seg.last());
             const double step = last.mean - first.mean;
             const double t = step / std::hypot(first.se, last.se);
-            if (step >= k_open_fraction * m_decide.min_effect * scale() && t >= m_t_step) {
+            const double min_effect = m_decide.min_effect * scale();
+            if (step >= k_open_fraction * min_effect && t >= m_t_step) {
                 const Segment left{{seg.first()}};
                 const Segment right{{seg.last()}};
                 m_segments[i] = right;
                 m_segments.insert(m_segments.begin() + static_cast<std::ptrdiff_t>(i), left);
-                return true;
+                split = true;
+                return std::nullopt;
+            }
+            const std::size_t thin = first.n <= last.n ? seg.first() : seg.last();
+            if (step >= min_effect && values(thin) < cap) {
+                m_open_positions = {seg.first(), seg.last()};
+                const std::size_t more = std::min(next_look(values(thin)), cap) - values(thin);
+                return measure(std::vector<std::size_t>(more, thin), 1);
             }
         }
-        return false;
+        return std::nullopt;
     }
 
     Outcome finish() {
