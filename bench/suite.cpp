@@ -439,6 +439,23 @@ double reference_accuracy(int seeds, Make make, Run run) {
     return 100.0 * right / seeds;
 }
 
+// The planner's own cost on a range of 100,000 commits: one whole search
+// (a +10 % step at 70 %, lognormal 3 % noise), timed.
+void print_large_range() {
+    constexpr std::size_t k_commits = 100000;
+    PlannerSettings settings;
+    settings.decide.min_effect = 0.02;
+    const SimulatedHistory history = step_history(k_commits, k_commits * 7 / 10 + 3, 0.10);
+    const auto start = Clock::now();
+    const SimulationResult r = simulate_search(settings, history, 1, 100000);
+    const double seconds = seconds_since(start);
+    fmt::print("planner on a {}-commit range: {} at {} with {} probe runs and {} builds; "
+               "{:.2f} s of planning for the whole search\n",
+               k_commits, to_string(r.outcome.status),
+               r.outcome.culprits.empty() ? 0 : r.outcome.culprits.front().position, r.probe_runs,
+               r.builds, seconds);
+}
+
 int self_check(const SameThresholds& thresholds) {
     Checker check;
     fmt::print("noise models: sample sd vs the declared sd (200000 draws at level 100, time 0)\n");
@@ -638,5 +655,8 @@ int main(int argc, char** argv) {
     print_table(rows);
     print_wrong_answers(rows);
     print_summary(rows, seconds_since(suite_start));
+    if (options.only.empty()) {
+        print_large_range();
+    }
     return 0;
 }
