@@ -60,11 +60,18 @@ constexpr double k_drift_t = 3.0;
 // A gap between two levels is searched while its step is at least this
 // fraction of min_effect; a narrower step cannot hide a culprit of min_effect.
 constexpr double k_open_fraction = 0.75;
-// One-sided confidence of the upper bounds that rule a step out ("not
-// reproduced", "not a culprit").
-constexpr double k_rule_out_confidence = 0.90;
+// One-sided confidence of the upper bound that rules a culprit out at its
+// confirmation ("not a culprit").
+constexpr double k_rule_out_confidence = 0.95;
 // The same for "not reproduced", which ends the session.
 constexpr double k_reproduce_rule_out = 0.99;
+// The same for a side of a commit on a slope (a creep): lower, because a
+// side wrongly ruled out still leaves a culprit of min_effect on the other
+// side of one of its neighbours' checks, and a creep is costly to rule out
+// at all (bench_suite, gradual rows: 0.90 -> 630 runs, 0.70 -> 340).
+constexpr double k_slope_confidence = 0.70;
+// The fewest values of a commit before its sides can be ruled out that way.
+constexpr std::size_t k_slope_min_values = 8;
 // The fewest rounds a culprit and its parent share before it is confirmed.
 constexpr std::size_t k_confirm_min_rounds = 4;
 // A confirmation may look up to ~20 times (4, 6, 8, 11 … 96 shared rounds):
@@ -255,6 +262,7 @@ private:
         m_t_between = stats::student_t_quantile(1 - m_alpha, m_df);
         m_t_confirm = stats::student_t_quantile(1 - m_decide.alpha / k_confirm_looks, m_df);
         m_t_rule_out = stats::student_t_quantile(k_rule_out_confidence, m_df);
+        m_t_slope = stats::student_t_quantile(k_slope_confidence, m_df);
     }
 
     Level level(const std::vector<std::size_t>& positions) const {
@@ -782,9 +790,12 @@ private:
     // clearly a step. The sides ruled out are never searched.
     std::optional<std::string> flat_side(const Level& x, const Level& left, const Level& right,
                                          double z_left, double z_right) {
+        if (x.n < k_slope_min_values) {
+            return std::nullopt;  // a bound at 70 % on a few values rules out nothing
+        }
         const double min_effect = m_decide.min_effect * scale();
-        const double upper_left = x.mean - left.mean + m_t_rule_out * std::hypot(x.se, left.se);
-        const double upper_right = right.mean - x.mean + m_t_rule_out * std::hypot(x.se, right.se);
+        const double upper_left = x.mean - left.mean + m_t_slope * std::hypot(x.se, left.se);
+        const double upper_right = right.mean - x.mean + m_t_slope * std::hypot(x.se, right.se);
         const bool left_out = upper_left < min_effect;
         const bool right_out = upper_right < min_effect;
         const bool left_step = z_left >= m_t_step;
@@ -1021,6 +1032,7 @@ private:
     double m_t_confirm = 0;
     double m_t_between = 0;
     double m_t_rule_out = 0;
+    double m_t_slope = 0;
 
     std::vector<Segment> m_segments;
     std::set<std::size_t> m_confirmed;  // culprit positions confirmed against their parent
