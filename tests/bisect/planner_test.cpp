@@ -313,3 +313,58 @@ TEST_CASE("confirmation rejects a step that the search's own values suggested", 
     REQUIRE(std::holds_alternative<DoneAction>(plan.next) == false);
     CHECK(std::find(plan.open.begin(), plan.open.end(), 4u) != plan.open.end());
 }
+
+namespace {
+
+// Good (0) at 100 and bad (last) at 120, ten rounds each, sd about 1.
+Observations reproduced_ends(std::size_t count) {
+    Observations obs(count);
+    std::mt19937_64 rng(11);
+    std::normal_distribution<double> noise(0, 1);
+    for (std::int64_t r = 1; r <= 10; ++r) {
+        for (std::size_t p : {std::size_t{0}, count - 1}) {
+            obs[p].build = BuildState::ok;
+            obs[p].values.push_back((p == 0 ? 100 : 120) + noise(rng));
+            obs[p].rounds.push_back(r);
+        }
+    }
+    return obs;
+}
+
+}  // namespace
+
+TEST_CASE("the next commit is the one whose side is most in doubt", "[planner]") {
+    // Position 4 of 0..8 measures like good: the step is in 5..8, each
+    // equally likely, so 6 is as likely good as bad.
+    Observations obs = reproduced_ends(9);
+    obs[4].build = BuildState::ok;
+    for (std::int64_t r = 11; r <= 13; ++r) {
+        obs[4].values.push_back(100 + 0.1 * static_cast<double>(r - 12));
+        obs[4].rounds.push_back(r);
+    }
+    const Plan plan = plan_next(settings(), obs);
+    REQUIRE(std::holds_alternative<BuildAction>(plan.next));
+    CHECK(std::get<BuildAction>(plan.next).position == 6);
+    CHECK(plan.open == std::vector<std::size_t>{5, 6, 7, 8});
+}
+
+TEST_CASE("one outlying value does not place a commit", "[planner]") {
+    // A single value of 200 at position 4 (of 0..8) says "bad" as loudly as a
+    // value may; one ordinary value of it outweighs that.
+    Observations obs = reproduced_ends(9);
+    obs[4].build = BuildState::ok;
+    obs[4].values = {200};
+    obs[4].rounds = {11};
+    Plan plan = plan_next(settings(), obs);
+    CHECK(std::holds_alternative<DoneAction>(plan.next) == false);
+    CHECK(plan.verdicts[4] == Verdict::untested);
+    CHECK(plan.open.size() > 4);  // still undecided on both sides of 4
+
+    obs[4].values = {200, 100.2, 99.8};
+    obs[4].rounds = {11, 12, 13};
+    plan = plan_next(settings(), obs);
+    // Two ordinary values against one outlier: 4 is now on the good side
+    // of the posterior: what is open lies after it.
+    REQUIRE_FALSE(plan.open.empty());
+    CHECK(plan.open.front() > 4);
+}
