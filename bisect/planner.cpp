@@ -66,9 +66,9 @@ constexpr double k_rule_out_confidence = 0.95;
 // The same for "not reproduced", which ends the session.
 constexpr double k_reproduce_rule_out = 0.99;
 // The same for a side of a commit on a slope (a creep): lower, because a
-// side wrongly ruled out still leaves a culprit of min_effect on the other
-// side of one of its neighbours' checks, and a creep is costly to rule out
-// at all (bench_suite, gradual rows: 0.90 -> 630 runs, 0.70 -> 340).
+// creep is costly to rule out at any confidence (bench_suite, gradual rows:
+// 0.90 -> 630 probe runs per search, 0.70 -> 369) and a culprit hidden this
+// way is still looked for by the check of the levels on both sides.
 constexpr double k_slope_confidence = 0.70;
 // The fewest values of a commit before its sides can be ruled out that way.
 constexpr std::size_t k_slope_min_values = 8;
@@ -78,8 +78,8 @@ constexpr std::size_t k_confirm_min_rounds = 4;
 // each look runs at alpha / k_confirm_looks, so all of them together err at
 // most alpha (Bonferroni).
 constexpr double k_confirm_looks = 20;
-// A classified candidate the search has moved on from is re-judged at this
-// fraction of the thresholds (hysteresis).
+// A commit the search has moved on from is checked for a level of its own at
+// this fraction of the threshold (hysteresis).
 constexpr double k_settled = 0.75;
 // The most one value can add to the log-likelihood ratio of "at the right
 // level" vs "at the left level" (a factor of e^3 = 20): a single outlier
@@ -109,7 +109,8 @@ struct Level {
     std::size_t n = 0;
 };
 
-enum class Side { unknown, left, right, between };
+// The answer of reproduce(): right = reproduced, left = not, unknown = look again.
+enum class Side { unknown, left, right };
 
 class Search {
 public:
@@ -513,24 +514,6 @@ private:
             }
         }
         return std::nullopt;
-    }
-
-    // The commit nearest the middle of (a, b) that is not skipped (lower on a tie).
-    std::size_t midpoint(std::size_t a, std::size_t b) const {
-        const double middle = (static_cast<double>(a) + static_cast<double>(b)) / 2;
-        std::size_t best = b;
-        double best_distance = 0;
-        for (std::size_t p = a + 1; p < b; ++p) {
-            if (skipped(p)) {
-                continue;
-            }
-            const double distance = std::abs(static_cast<double>(p) - middle);
-            if (best == b || distance < best_distance) {
-                best = p;
-                best_distance = distance;
-            }
-        }
-        return best;
     }
 
     // Searches gap i for the commit where the level steps from the left
