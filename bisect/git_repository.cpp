@@ -133,13 +133,47 @@ int open_git_dir(git_repository** out, const char* path) {
                                    nullptr);
 }
 
+// libgit2 parses only git-style patches: a plain unified diff (`diff -u`,
+// `--- a/f` / `+++ b/f` with no `diff --git` line) gets that line added.
+std::string git_style_patch(const std::string& text) {
+    if (text.find("diff --git ") != std::string::npos) {
+        return text;
+    }
+    std::istringstream in(text);
+    std::vector<std::string> lines;
+    for (std::string line; std::getline(in, line);) {
+        lines.push_back(line);
+    }
+    auto path_of = [](const std::string& header) {
+        std::string path = header.substr(4);
+        path = path.substr(0, path.find('\t'));  // diff -u appends a timestamp after a tab
+        return path.size() > 2 && path[1] == '/' ? path.substr(2) : path;
+    };
+    std::string out;
+    for (std::size_t i = 0; i < lines.size(); ++i) {
+        if (lines[i].starts_with("--- ") && i + 1 < lines.size() &&
+            lines[i + 1].starts_with("+++ ")) {
+            const std::string path = lines[i + 1].substr(4).starts_with("/dev/null")
+                                         ? path_of(lines[i])
+                                         : path_of(lines[i + 1]);
+            out += "diff --git a/" + path + " b/" + path + "\n";
+            // Without the timestamps `diff -u` appends after a tab.
+            lines[i] = lines[i].substr(0, lines[i].find('\t'));
+            lines[i + 1] = lines[i + 1].substr(0, lines[i + 1].find('\t'));
+        }
+        out += lines[i] + "\n";
+    }
+    return out;
+}
+
 // The commit's tree with the patches applied, built in the in-memory object
 // store of repository (nothing is written to the repository on disk).
 Result<TreeHandle> patched_tree(git_repository* repository, TreeHandle tree,
                                 const std::vector<Patch>& patches, const std::string& commit) {
     for (const auto& patch : patches) {
+        const std::string text = git_style_patch(patch.text);
         git_diff* raw_diff = nullptr;
-        int status = git_diff_from_buffer(&raw_diff, patch.text.data(), patch.text.size());
+        int status = git_diff_from_buffer(&raw_diff, text.data(), text.size());
         DiffHandle diff(raw_diff);
         git_index* raw_index = nullptr;
         if (status == 0) {

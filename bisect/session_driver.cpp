@@ -191,9 +191,10 @@ void SessionDriver::build(const std::string& session, const CommitInfo& commit,
     } else if (outcome.ok) {
         message = fmt::format("built {} in {}", commit.short_id(), format_seconds(outcome.seconds));
     } else {
-        message = fmt::format("build of {} failed after {}: {} (log: {})", commit.short_id(),
+        message = fmt::format("build of {} failed after {}: {}{}", commit.short_id(),
                               format_seconds(outcome.seconds), outcome.reason,
-                              outcome.log_path.string());
+                              outcome.log_path.empty() ? ""
+                                                       : " (log: " + outcome.log_path.string() + ")");
     }
     if (!outcome.note.empty() && !outcome.reused) {
         message += " (" + outcome.note + ")";

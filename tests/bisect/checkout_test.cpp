@@ -116,6 +116,12 @@ TEST_CASE("checkout applies patches in memory; one that does not apply writes no
     // Without the patch the same worktree moves on.
     REQUIRE(repository->checkout(new_commit, wt, temp / "wt.index", {}));
     CHECK(read_file(wt / "src/version.h") == "#define V 2\n");
+    // A plain `diff -u` patch (no `diff --git` line) applies too.
+    const Patch plain{"plain.patch",
+                      "--- a/src/version.h\t2024-01-01 00:00:00\n+++ b/src/version.h\t2024-01-01 "
+                      "00:00:00\n@@ -1 +1,2 @@\n #define V 2\n+#define PLAIN 1\n"};
+    REQUIRE(repository->checkout(new_commit, wt, temp / "wt.index", {plain}));
+    CHECK(read_file(wt / "src/version.h") == "#define V 2\n#define PLAIN 1\n");
     // The patched trees lived in memory only.
     CHECK(testing::sh_ok("git count-objects -v", git.path()).size() == objects_before);
     CHECK(git.git("status --porcelain") == "");
