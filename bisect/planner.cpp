@@ -7,10 +7,10 @@
 #include <map>
 #include <optional>
 #include <set>
-#include <span>
 
 #include <fmt/format.h>
 
+#include "stats/distributions.hpp"
 #include "stats/rank_tests.hpp"
 #include "stats/summary.hpp"
 
@@ -39,33 +39,56 @@ const char* to_string(SessionStatus status) {
     return "running";
 }
 
+double decision_alpha(const DecideConfig& decide, std::size_t commits) {
+    const double steps = std::ceil(std::log2(std::max<double>(2, static_cast<double>(commits))));
+    return decide.alpha / (steps + 2);
+}
+
 namespace {
 
 using stats::Alternative;
 
-int look_count(const DecideConfig& d) {
-    int looks = 1;
-    for (int n = d.samples; n < d.max_samples; n *= 2) {
-        ++looks;
-    }
-    return looks;
+constexpr double k_inf = std::numeric_limits<double>::infinity();
+
+// A value farther than this many robust standard deviations from its commit's
+// median is an outlier and left out of levels (it stays in the database and
+// in the rank tests of the evidence).
+constexpr double k_outlier_cut = 4.0;
+// The machine is taken to drift when the within-commit trend of values over
+// rounds has |t| at least this; levels are then corrected for the trend.
+constexpr double k_drift_t = 3.0;
+// A gap between two levels is searched while its step is at least this
+// fraction of min_effect; a narrower step cannot hide a culprit of min_effect.
+constexpr double k_open_fraction = 0.75;
+// One-sided confidence of the upper bounds that rule a step out ("not
+// reproduced", "not a culprit").
+constexpr double k_rule_out_confidence = 0.90;
+// The same for "not reproduced", which ends the session.
+constexpr double k_reproduce_rule_out = 0.99;
+// The fewest rounds a culprit and its parent share before it is confirmed.
+constexpr std::size_t k_confirm_min_rounds = 4;
+// A classified candidate the search has moved on from is re-judged at this
+// fraction of the thresholds (hysteresis).
+constexpr double k_settled = 0.75;
+
+// The number of values of the look after one with n values: about 1.4 n.
+std::size_t next_look(std::size_t n) {
+    return std::max(n + 1, static_cast<std::size_t>(std::lround(static_cast<double>(n) * 1.4)));
 }
 
-}  // namespace
-
-double decision_alpha(const DecideConfig& decide, std::size_t commits) {
-    const double steps = std::ceil(std::log2(std::max<double>(2, static_cast<double>(commits))));
-    return decide.alpha / (steps + 2) / look_count(decide);
-}
-
-namespace {
-
-// A run of tested commits at one level: its first and last position. Levels
-// are compared only through samples taken in the same rounds, so a machine
-// that slows down for a while slows both sides of a comparison alike.
+// A run of tested commits judged to perform alike; its pool is the values of
+// all its members.
 struct Segment {
-    std::size_t first = 0;
-    std::size_t last = 0;
+    std::vector<std::size_t> members;  // sorted positions
+    std::size_t first() const { return members.front(); }
+    std::size_t last() const { return members.back(); }
+};
+
+// The level of a pool of values: oriented, drift-corrected, outliers left out.
+struct Level {
+    double mean = 0;
+    double se = k_inf;
+    std::size_t n = 0;
 };
 
 enum class Side { unknown, left, right, between };
@@ -79,6 +102,7 @@ public:
           m_elapsed(elapsed),
           m_alpha(decision_alpha(settings.decide, observations.size())) {
         m_plan.verdicts.assign(observations.size(), Verdict::untested);
+        analyse();
     }
 
     Plan run() {
@@ -95,14 +119,155 @@ private:
         return m_settings.direction == Direction::lower_is_better ? 1 : -1;
     }
 
-    // The first n values of p, oriented.
-    std::vector<double> oriented(std::size_t p, std::size_t n) const {
-        const auto& v = m_obs[p].values;
-        std::vector<double> out(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(std::min(n, v.size())));
-        for (double& x : out) {
-            x *= orientation();
+    // The noise model shared by every decision of this call: the values of
+    // each commit minus outliers, corrected for drift, and the pooled
+    // standard deviation of one value around its commit's level.
+    void analyse() {
+        const std::size_t count = m_obs.size();
+        const double sign = orientation();
+        m_values.assign(count, {});
+        m_rounds.assign(count, {});
+        // 1. A robust scale: the median absolute deviation from each commit's
+        // median, pooled, scaled up for the few values per commit.
+        std::vector<double> deviations;
+        std::vector<double> medians(count, 0);
+        for (std::size_t p = 0; p < count; ++p) {
+            const auto& v = m_obs[p].values;
+            if (v.empty()) {
+                continue;
+            }
+            medians[p] = sign * stats::median(v);
+            if (v.size() < 2) {
+                continue;
+            }
+            const double inflate = std::sqrt(static_cast<double>(v.size()) /
+                                              static_cast<double>(v.size() - 1));
+            bool dropped_zero = v.size() % 2 == 0;
+            for (double x : v) {
+                const double d = std::abs(sign * x - medians[p]);
+                if (d == 0 && !dropped_zero) {
+                    dropped_zero = true;  // the median value itself
+                    continue;
+                }
+                deviations.push_back(d * inflate);
+            }
         }
-        return out;
+        const double scale = std::abs(medians[0]);
+        m_floor = std::max(scale * 1e-4, std::numeric_limits<double>::min());
+        const double robust =
+            deviations.empty() ? 0 : 1.4826 * stats::median(deviations);
+        const double cut = k_outlier_cut * std::max(robust, m_floor);
+        std::int64_t first_round = std::numeric_limits<std::int64_t>::max();
+        for (const auto& o : m_obs) {
+            for (std::int64_t r : o.rounds) {
+                first_round = std::min(first_round, r);
+            }
+        }
+        for (std::size_t p = 0; p < count; ++p) {
+            const auto& o = m_obs[p];
+            for (std::size_t i = 0; i < o.values.size(); ++i) {
+                const double y = sign * o.values[i];
+                if (o.values.size() >= 3 && std::abs(y - medians[p]) > cut) {
+                    continue;
+                }
+                m_values[p].push_back(y);
+                m_rounds[p].push_back(
+                    i < o.rounds.size() ? static_cast<double>(o.rounds[i] - first_round) : 0);
+            }
+        }
+        std::int64_t latest = std::numeric_limits<std::int64_t>::min();
+        for (std::size_t p = 1; p + 1 < count; ++p) {
+            for (std::int64_t r : m_obs[p].rounds) {
+                if (r > latest) {
+                    latest = r;
+                    m_latest_candidate = p;
+                }
+            }
+        }
+        // 2. Drift: the common trend of values over rounds within commits.
+        double sxy = 0;
+        double sxx = 0;
+        for (std::size_t p = 0; p < count; ++p) {
+            const auto& y = m_values[p];
+            if (y.size() < 2) {
+                continue;
+            }
+            const double ybar = stats::mean(y);
+            const double rbar = stats::mean(m_rounds[p]);
+            for (std::size_t i = 0; i < y.size(); ++i) {
+                sxy += (m_rounds[p][i] - rbar) * (y[i] - ybar);
+                sxx += (m_rounds[p][i] - rbar) * (m_rounds[p][i] - rbar);
+            }
+        }
+        const double slope = sxx > 0 ? sxy / sxx : 0;
+        // 3. The pooled standard deviation, with and without the trend.
+        const auto pooled = [&](double b) {
+            double ss = 0;
+            double df = 0;
+            for (std::size_t p = 0; p < count; ++p) {
+                const auto& y = m_values[p];
+                if (y.size() < 2) {
+                    continue;
+                }
+                double mean = 0;
+                for (std::size_t i = 0; i < y.size(); ++i) {
+                    mean += y[i] - b * m_rounds[p][i];
+                }
+                mean /= static_cast<double>(y.size());
+                for (std::size_t i = 0; i < y.size(); ++i) {
+                    const double e = y[i] - b * m_rounds[p][i] - mean;
+                    ss += e * e;
+                }
+                df += static_cast<double>(y.size() - 1);
+            }
+            return std::pair{ss, df};
+        };
+        auto [ss, df] = pooled(0);
+        if (sxx > 0 && df > 2) {
+            const auto [ss_b, df_b] = pooled(slope);
+            const double sd_b = std::sqrt(ss_b / (df_b - 1));
+            const double t = slope / (sd_b / std::sqrt(sxx));
+            if (std::abs(t) >= k_drift_t) {
+                m_slope = slope;
+                ss = ss_b;
+                df = df_b - 1;
+                for (std::size_t p = 0; p < count; ++p) {
+                    for (std::size_t i = 0; i < m_values[p].size(); ++i) {
+                        m_values[p][i] -= slope * m_rounds[p][i];
+                    }
+                }
+            }
+        }
+        m_df = std::max(df, 1.0);
+        m_sigma = std::max(df > 0 ? std::sqrt(ss / df) : 0.0, m_floor);
+        m_t_step = stats::student_t_quantile(1 - m_decide.alpha, m_df);
+        m_t_between = stats::student_t_quantile(1 - m_alpha, m_df);
+        m_t_confirm = stats::student_t_quantile(1 - m_decide.alpha / 4, m_df);
+        m_t_rule_out = stats::student_t_quantile(k_rule_out_confidence, m_df);
+    }
+
+    Level level(const std::vector<std::size_t>& positions) const {
+        Level l;
+        double sum = 0;
+        for (std::size_t p : positions) {
+            for (double y : m_values[p]) {
+                sum += y;
+                ++l.n;
+            }
+        }
+        if (l.n > 0) {
+            l.mean = sum / static_cast<double>(l.n);
+            l.se = m_sigma / std::sqrt(static_cast<double>(l.n));
+        }
+        return l;
+    }
+    Level level(std::size_t p) const { return level(std::vector<std::size_t>{p}); }
+    Level level(const Segment& s) const { return level(s.members); }
+
+    // The good end's level: the unit of relative effects.
+    double scale() const {
+        const double s = std::abs(level(0).mean);
+        return s == 0 ? 1 : s;
     }
 
     std::size_t values(std::size_t p) const { return m_obs[p].values.size(); }
@@ -114,11 +279,6 @@ private:
 
     bool skipped(std::size_t p) const {
         return m_obs[p].build == BuildState::failed || probe_failing(p);
-    }
-
-    // Relative step between two oriented levels (+ = worse), against the left's magnitude.
-    static double step(double left, double right) {
-        return left == 0 ? 0 : (right - left) / std::abs(left);
     }
 
     void decide(std::size_t p, Verdict verdict, std::string reason) {
@@ -183,11 +343,16 @@ private:
         return MeasureAction{std::move(positions), rounds};
     }
 
+    void set_open(std::size_t a, std::size_t b) {
+        m_open_positions.clear();
+        for (std::size_t p = a + 1; p <= b; ++p) {
+            m_open_positions.push_back(p);
+        }
+    }
+
     Action next() {
         const std::size_t last = m_obs.size() - 1;
-        for (std::size_t end : {std::size_t{0}, last}) {
-            m_open_positions.push_back(end);
-        }
+        m_open_positions = {0, last};
         for (std::size_t end : {std::size_t{0}, last}) {
             if (m_obs[end].build == BuildState::unknown) {
                 return build(end);
@@ -198,124 +363,85 @@ private:
                 return FailAction{end_failure(end, end == 0 ? "good" : "bad")};
             }
         }
-        m_open_positions.clear();
-        for (std::size_t p = 1; p < last; ++p) {
-            m_open_positions.push_back(p);
-        }
+        set_open(0, last - 1);
 
         // 1. Reproduce.
-        std::size_t n = static_cast<std::size_t>(m_decide.samples);
-        while (true) {
-            if (values(0) < n || values(last) < n) {
-                return measure({0, last}, static_cast<int>(n - std::min(values(0), values(last))));
-            }
-            const auto verdict = reproduce(n);
-            if (verdict == Side::left) {
-                return DoneAction{m_not_reproduced};
-            }
-            if (verdict == Side::right) {
-                break;
-            }
-            n = std::min<std::size_t>(n * 2, static_cast<std::size_t>(m_decide.max_samples));
+        const Side reproduced = reproduce();
+        if (reproduced == Side::left) {
+            return DoneAction{m_not_reproduced};
+        }
+        if (reproduced == Side::unknown) {
+            const std::size_t n = std::min(values(0), values(last));
+            const auto cap = static_cast<std::size_t>(m_decide.max_samples);
+            const std::size_t target =
+                n < static_cast<std::size_t>(m_decide.samples)
+                    ? static_cast<std::size_t>(m_decide.samples)
+                    : std::min(next_look(n), cap);
+            return measure({0, last}, static_cast<int>(target - n));
         }
         m_plan.verdicts[0] = Verdict::good;
         m_plan.verdicts[last] = Verdict::bad;
-        m_segments = {Segment{0, 0}, Segment{last, last}};
-        m_gap_horizon = {std::max(m_obs[0].rounds[n - 1], m_obs[last].rounds[n - 1])};
-        m_total_shift = stats::median(oriented(last, n)) - stats::median(oriented(0, n));
+        m_segments = {Segment{{0}}, Segment{{last}}};
+        m_total_shift = level(last).mean - level(0).mean;
 
-        // 2. Segmentation.
         while (true) {
-            const auto gap = first_open_gap();
-            if (!gap) {
+            // 2. Segmentation.
+            while (const auto gap = first_open_gap()) {
+                if (auto action = search_gap(*gap)) {
+                    return *action;
+                }
+            }
+            // 3. Confirmation of the culprits.
+            m_open_positions.clear();
+            for (std::size_t i = 0; i + 1 < m_segments.size(); ++i) {
+                const std::size_t a = m_segments[i].last();
+                const std::size_t b = m_segments[i + 1].first();
+                if (b == a + 1 && regression_gap(i) && !m_confirmed.contains(b) &&
+                    !m_rejected.contains(b)) {
+                    if (auto action = confirm(a, b)) {
+                        return *action;
+                    }
+                }
+            }
+            // 4. A level that still spans a regression of its own is split.
+            if (!split_mixed_segment()) {
                 break;
             }
-            const std::size_t a = m_segments[*gap].last;
-            const std::size_t b = m_segments[*gap + 1].first;
-            const std::size_t mid = midpoint(a, b);
-            if (m_obs[mid].build == BuildState::unknown) {
-                set_open(a, b);
-                return build(mid);
-            }
-            // The candidate is measured in rounds shared with both ends of its gap.
-            std::size_t looked = static_cast<std::size_t>(m_decide.samples);
-            Side side = Side::unknown;
-            while (true) {
-                if (values(mid) < looked) {
-                    set_open(a, b);
-                    return measure({a, mid, b}, static_cast<int>(looked - values(mid)));
-                }
-                const bool last_look = looked >= static_cast<std::size_t>(m_decide.max_samples);
-                side = classify(mid, *gap, looked, last_look);
-                if (side != Side::unknown) {
-                    break;
-                }
-                if (last_look) {
-                    // The references failed in every shared round: measure again.
-                    set_open(a, b);
-                    return measure({a, mid, b}, m_decide.samples);
-                }
-                looked = std::min<std::size_t>(looked * 2,
-                                               static_cast<std::size_t>(m_decide.max_samples));
-            }
-            const std::int64_t horizon = m_obs[mid].rounds[looked - 1];
-            const auto i = static_cast<std::ptrdiff_t>(*gap);
-            if (side == Side::left) {
-                m_segments[*gap].last = mid;
-                m_gap_horizon[*gap] = horizon;
-            } else if (side == Side::right) {
-                m_segments[*gap + 1].first = mid;
-                m_gap_horizon[*gap] = horizon;
-            } else {
-                m_segments.insert(m_segments.begin() + i + 1, Segment{mid, mid});
-                m_gap_horizon[*gap] = horizon;
-                m_gap_horizon.insert(m_gap_horizon.begin() + i + 1, horizon);
-            }
         }
-
-        // 3. Confirm the culprits; collect ambiguous gaps.
-        std::vector<std::pair<std::size_t, std::size_t>> culprit_gaps;
-        std::vector<std::pair<std::size_t, std::size_t>> hidden_gaps;
-        for (std::size_t i = 0; i + 1 < m_segments.size(); ++i) {
-            if (!regression_gap(i)) {
-                continue;
-            }
-            const std::size_t a = m_segments[i].last;
-            const std::size_t b = m_segments[i + 1].first;
-            (b == a + 1 ? culprit_gaps : hidden_gaps).emplace_back(a, b);
-        }
-        m_open_positions.clear();
-        const auto confirm = static_cast<std::size_t>(m_decide.confirm_samples);
-        for (const auto& [a, b] : culprit_gaps) {
-            const std::size_t shared = joint(a, b).first.size();
-            if (shared < confirm) {
-                m_open_positions = {b};
-                return measure({a, b}, static_cast<int>(confirm - shared));
-            }
-        }
-        return DoneAction{finish(culprit_gaps, hidden_gaps)};
+        return DoneAction{finish()};
     }
 
-    void set_open(std::size_t a, std::size_t b) {
-        m_open_positions.clear();
-        for (std::size_t p = a + 1; p <= b; ++p) {
-            m_open_positions.push_back(p);
-        }
-    }
-
-    // Good vs bad at look n: right = reproduced, left = not, unknown = look again.
-    Side reproduce(std::size_t n) {
+    // Good vs bad with all their values: right = reproduced, left = not,
+    // unknown = look again.
+    Side reproduce() {
         const std::size_t last = m_obs.size() - 1;
-        const auto good = oriented(0, n);
-        const auto bad = oriented(last, n);
-        const double scale = std::abs(stats::median(good));
+        const std::size_t n = std::min(values(0), values(last));
+        if (n < static_cast<std::size_t>(m_decide.samples)) {
+            return Side::unknown;
+        }
+        const double sign = orientation();
+        std::vector<double> good;
+        std::vector<double> bad;
+        for (double x : m_obs[0].values) {
+            good.push_back(sign * x);
+        }
+        for (double x : m_obs[last].values) {
+            bad.push_back(sign * x);
+        }
+        const double s = scale();
         const double p = stats::mann_whitney_u(good, bad, Alternative::less).p_value;
-        const auto shift = stats::hodges_lehmann(good, bad, 1 - 2 * m_alpha);
-        const double effect = scale == 0 ? 0 : shift.estimate / scale;
-        const double high = scale == 0 ? 0 : shift.high / scale;
+        const auto shift = stats::hodges_lehmann(good, bad, 2 * k_reproduce_rule_out - 1);
+        const double effect = shift.estimate / s;
+        const double high = shift.high / s;
         const bool last_look = n >= static_cast<std::size_t>(m_decide.max_samples);
         const double min_effect = m_decide.min_effect;
-        if (p <= m_alpha && effect >= min_effect) {
+        const double alpha = m_decide.alpha / 8;
+        if (p <= alpha && effect >= min_effect) {
+            return Side::right;
+        }
+        // At the cap, a shift that is significant at alpha and nearly as
+        // large as min_effect is searched rather than dismissed.
+        if (last_look && p <= m_decide.alpha && effect >= k_open_fraction * min_effect) {
             return Side::right;
         }
         if (high < min_effect || last_look) {
@@ -323,58 +449,30 @@ private:
             m_not_reproduced.summary = fmt::format(
                 "regression not reproduced: bad is {:+.1f}% vs good (upper {:.0f}% bound "
                 "{:+.1f}%), p = {:.2g} after {} samples each; needs at least {:+.1f}%",
-                effect * 100, (1 - m_alpha) * 100, high * 100, p, n, min_effect * 100);
+                effect * 100, k_reproduce_rule_out * 100, high * 100, p, n, min_effect * 100);
             return Side::left;
         }
         return Side::unknown;
     }
 
-    // Oriented values of p and q from the rounds in which both were measured,
-    // up to round horizon.
-    std::pair<std::vector<double>, std::vector<double>> joint(
-        std::size_t p, std::size_t q,
-        std::int64_t horizon = std::numeric_limits<std::int64_t>::max()) const {
-        std::map<std::int64_t, double> of_q;
-        const auto& oq = m_obs[q];
-        for (std::size_t i = 0; i < oq.values.size(); ++i) {
-            if (oq.rounds[i] <= horizon) {
-                of_q.emplace(oq.rounds[i], oq.values[i]);
-            }
-        }
-        std::pair<std::vector<double>, std::vector<double>> out;
-        const auto& op = m_obs[p];
-        const double sign = orientation();
-        for (std::size_t i = 0; i < op.values.size(); ++i) {
-            auto it = of_q.find(op.rounds[i]);
-            if (op.rounds[i] <= horizon && it != of_q.end()) {
-                out.first.push_back(sign * op.values[i]);
-                out.second.push_back(sign * it->second);
-            }
-        }
-        return out;
-    }
-
-    // The step across gap i (between segments i and i+1), from the rounds its
-    // two ends shared when the gap was formed.
+    // The step of gap i (between segments i and i+1) in oriented units.
     double gap_step(std::size_t i) const {
-        const auto [left, right] =
-            joint(m_segments[i].last, m_segments[i + 1].first, m_gap_horizon[i]);
-        if (left.empty()) {
-            return 0;
-        }
-        return step(stats::median(left), stats::median(right));
+        return level(m_segments[i + 1]).mean - level(m_segments[i]).mean;
     }
 
-    // The segment gap i is a regression worth searching.
-    bool regression_gap(std::size_t i) const { return gap_step(i) >= m_decide.min_effect; }
+    // Gap i is a regression large enough to hold a culprit.
+    bool regression_gap(std::size_t i) const {
+        return gap_step(i) >= k_open_fraction * m_decide.min_effect * scale() &&
+               !ruled_out(m_segments[i].last(), m_segments[i + 1].first());
+    }
 
     std::optional<std::size_t> first_open_gap() {
         for (std::size_t i = 0; i + 1 < m_segments.size(); ++i) {
             if (!regression_gap(i)) {
                 continue;
             }
-            const std::size_t a = m_segments[i].last;
-            const std::size_t b = m_segments[i + 1].first;
+            const std::size_t a = m_segments[i].last();
+            const std::size_t b = m_segments[i + 1].first();
             bool any = false;
             for (std::size_t p = a + 1; p < b; ++p) {
                 if (!skipped(p)) {
@@ -412,58 +510,116 @@ private:
         return best;
     }
 
-    // The candidate's first n values against the two ends of its gap, measured
-    // in the same rounds.
-    Side classify(std::size_t p, std::size_t gap, std::size_t n, bool last_look) {
-        const std::size_t a = m_segments[gap].last;
-        const std::size_t b = m_segments[gap + 1].first;
-        const auto x = oriented(p, n);
-        const std::set<std::int64_t> rounds(m_obs[p].rounds.begin(),
-                                            m_obs[p].rounds.begin() + static_cast<std::ptrdiff_t>(n));
-        const auto left = in_rounds(a, rounds);
-        const auto right = in_rounds(b, rounds);
-        if (left.size() < 3 || right.size() < 3) {
+    // Tests the commit in the middle of gap i: an action to measure it
+    // further, or nullopt once it joined a level.
+    std::optional<Action> search_gap(std::size_t i) {
+        const std::size_t a = m_segments[i].last();
+        const std::size_t b = m_segments[i + 1].first();
+        const std::size_t mid = midpoint(a, b);
+        set_open(a, b);
+        if (m_obs[mid].build == BuildState::unknown) {
+            return build(mid);
+        }
+        const std::size_t n = values(mid);
+        const std::size_t cap = candidate_cap(i);
+        const bool last_look = n >= cap;
+        const Side side = n == 0 ? Side::unknown : classify(mid, i, last_look);
+        if (side == Side::unknown) {
+            // The next look: more of the candidate, in one shuffled round
+            // with its references. The first look runs the end whose level
+            // rests on fewer values once; a level resting on fewer values than
+            // the candidate will have limits the comparison however often the
+            // candidate runs, so its end is run up to that many.
+            const std::size_t target = n == 0 ? 2 : std::min(next_look(n), cap);
+            std::vector<std::size_t> positions(std::max<std::size_t>(target - n, 1), mid);
+            const std::size_t left_n = level(m_segments[i]).n;
+            const std::size_t right_n = level(m_segments[i + 1]).n;
+            if (n == 0) {
+                positions.push_back(left_n <= right_n ? a : b);
+            }
+            for (const auto& [end, pool] : {std::pair{a, left_n}, std::pair{b, right_n}}) {
+                for (std::size_t k = pool; k < target; ++k) {
+                    positions.push_back(end);
+                }
+            }
+            return measure(std::move(positions), 1);
+        }
+        auto& left = m_segments[i];
+        auto& right = m_segments[i + 1];
+        if (side == Side::left) {
+            left.members.push_back(mid);
+        } else if (side == Side::right) {
+            right.members.insert(right.members.begin(), mid);
+        } else {
+            if (m_pending_rule_out.first) {
+                m_ruled_out.emplace_back(a, mid);
+            }
+            if (m_pending_rule_out.second) {
+                m_ruled_out.emplace_back(mid, b);
+            }
+            m_pending_rule_out = {};
+            m_segments.insert(m_segments.begin() + static_cast<std::ptrdiff_t>(i) + 1,
+                              Segment{{mid}});
+        }
+        return std::nullopt;
+    }
+
+    // How many values a candidate of gap i gets: four times what a candidate
+    // at one of the two levels needs on average to be told from the midpoint
+    // ((2 t sigma / step)^2), at least 8, at most max_samples. A candidate
+    // still at neither level by then sits between them.
+    std::size_t candidate_cap(std::size_t i) const {
+        const auto most = static_cast<std::size_t>(m_decide.max_samples);
+        const double step = gap_step(i);
+        if (step <= 0) {
+            return most;
+        }
+        const double need = std::pow(2 * m_t_step * m_sigma / step, 2);
+        return std::clamp<std::size_t>(static_cast<std::size_t>(std::ceil(4 * need)),
+                                       std::min<std::size_t>(8, most), most);
+    }
+
+    // The candidate against the levels on both sides of its gap.
+    Side classify(std::size_t p, std::size_t gap, bool last_look) {
+        const Level left = level(m_segments[gap]);
+        const Level right = level(m_segments[gap + 1]);
+        const Level x = level(p);
+        if (x.n == 0) {
             return Side::unknown;
         }
-        const double left_median = stats::median(left);
-        const double right_median = stats::median(right);
-        const double half = (right_median - left_median) / 2;
-        // The midpoint level, with the noise of both references: each shifted
-        // half the step towards the other.
-        std::vector<double> middle;
-        middle.reserve(left.size() + right.size());
-        for (double v : left) {
-            middle.push_back(v + half);
-        }
-        for (double v : right) {
-            middle.push_back(v - half);
-        }
-        const double p_below = stats::mann_whitney_u(x, middle, Alternative::less).p_value;
-        const double p_above = stats::mann_whitney_u(x, middle, Alternative::greater).p_value;
-        const double p_over_left = stats::mann_whitney_u(x, left, Alternative::greater).p_value;
-        const double p_under_right = stats::mann_whitney_u(x, right, Alternative::less).p_value;
-        const double median = stats::median(x);
-        const double min_step = m_decide.min_effect / 2;
-        const double strict = m_alpha / 4;
+        const double middle = (left.mean + right.mean) / 2;
+        const double z_mid =
+            (x.mean - middle) / std::sqrt(x.se * x.se + (left.se * left.se + right.se * right.se) / 4);
+        const double z_left = (x.mean - left.mean) / std::hypot(x.se, left.se);
+        const double z_right = (right.mean - x.mean) / std::hypot(x.se, right.se);
+        // A candidate the search has moved on from keeps its side unless the
+        // evidence turns clearly against it: more values of the references
+        // should not send the search back for a marginal change.
+        const double relax = p == m_latest_candidate ? 1.0 : k_settled;
+        const double t_step = m_t_step * relax;
+        const double t_between = m_t_between * relax;
 
         Side side = Side::unknown;
         std::string rule;
-        if (p_over_left <= strict && p_under_right <= strict &&
-            step(left_median, median) >= min_step && step(median, right_median) >= min_step) {
+        if (z_left >= t_between && z_right >= t_between) {
             side = Side::between;
-            rule = fmt::format("between both levels, p {:.2g} and {:.2g} <= {:.2g}", p_over_left,
-                               p_under_right, strict);
-        } else if (p_below <= m_alpha) {
+            rule = fmt::format("between both levels, t {:.1f} and {:.1f} >= {:.1f}", z_left,
+                               z_right, t_between);
+        } else if (z_mid <= -t_step) {
             side = Side::left;
-            rule = fmt::format("below the midpoint, p = {:.2g} <= {:.2g}", p_below, m_alpha);
-        } else if (p_above <= m_alpha) {
+            rule = fmt::format("below the midpoint, t = {:.1f} <= -{:.1f}", z_mid, t_step);
+        } else if (z_mid >= t_step) {
             side = Side::right;
-            rule = fmt::format("above the midpoint, p = {:.2g} <= {:.2g}", p_above, m_alpha);
+            rule = fmt::format("above the midpoint, t = {:.1f} >= {:.1f}", z_mid, t_step);
+        } else if (const auto flat = flat_side(x, left, right, z_left, z_right)) {
+            side = Side::between;
+            rule = *flat;
         } else if (last_look) {
-            side = median <= left_median + half ? Side::left : Side::right;
-            rule = fmt::format("unclear after {} samples (p {:.2g} below, {:.2g} above the "
-                               "midpoint); nearer median",
-                               n, p_below, p_above);
+            // Neither level after many times the values a step of this gap
+            // needs: a level of its own, whose sides are judged by their size.
+            side = Side::between;
+            rule = fmt::format("at neither level after {} values (t = {:.1f} from the midpoint)",
+                               x.n, z_mid);
         }
         if (side == Side::unknown) {
             return side;
@@ -477,32 +633,163 @@ private:
                                                       : level_verdict(m_segments[gap + 1]);
         const double sign = orientation();
         decide(p, verdict,
-               fmt::format("{} ({}); median {:.6g} vs {:.6g} and {:.6g} in the same {} rounds",
-                           to_string(verdict), rule, sign * median, sign * left_median,
-                           sign * right_median, n));
+               fmt::format("{} ({}); level {:.6g} vs {:.6g} and {:.6g}, {} values, sd {:.3g}",
+                           to_string(verdict), rule, sign * x.mean, sign * left.mean,
+                           sign * right.mean, x.n, m_sigma));
         return side;
+    }
+
+    // A candidate on a slope (a gradual creep, or two small steps): a level
+    // of its own when a side of it is too small to hold a culprit of
+    // min_effect (its upper bound is below) and each side is either that or
+    // clearly a step. The sides ruled out are never searched.
+    std::optional<std::string> flat_side(const Level& x, const Level& left, const Level& right,
+                                         double z_left, double z_right) {
+        const double min_effect = m_decide.min_effect * scale();
+        const double upper_left = x.mean - left.mean + m_t_rule_out * std::hypot(x.se, left.se);
+        const double upper_right = right.mean - x.mean + m_t_rule_out * std::hypot(x.se, right.se);
+        const bool left_out = upper_left < min_effect;
+        const bool right_out = upper_right < min_effect;
+        const bool left_step = z_left >= m_t_step;
+        const bool right_step = z_right >= m_t_step;
+        if (!((left_out && right_out) || (left_out && left_step && right_step) ||
+              (right_out && right_step && left_step))) {
+            return std::nullopt;
+        }
+        m_pending_rule_out = {left_out, right_out};
+        return fmt::format("on a slope: upper bounds of the steps {:+.2f}% before and {:+.2f}% "
+                           "after it{}{}",
+                           upper_left / scale() * 100, upper_right / scale() * 100,
+                           left_out ? "; nothing to find before it" : "",
+                           right_out ? "; nothing to find after it" : "");
+    }
+
+    // Gap (a, b) lies inside a stretch ruled out of holding a culprit.
+    bool ruled_out(std::size_t a, std::size_t b) const {
+        return std::any_of(m_ruled_out.begin(), m_ruled_out.end(),
+                           [&](const auto& r) { return r.first <= a && b <= r.second; });
     }
 
     // A segment's verdict: the level of the good end, of the bad end, or between.
     Verdict level_verdict(const Segment& s) const {
-        if (s.first == 0) {
+        if (s.first() == 0) {
             return Verdict::good;
         }
-        if (s.last == m_obs.size() - 1) {
+        if (s.last() == m_obs.size() - 1) {
             return Verdict::bad;
         }
         return Verdict::between;
     }
 
-    Outcome finish(const std::vector<std::pair<std::size_t, std::size_t>>& culprit_gaps,
-                   const std::vector<std::pair<std::size_t, std::size_t>>& hidden_gaps) {
+    // The cleaned values of p and q (oriented, outliers left out) from the
+    // rounds in which both have one.
+    std::pair<std::vector<double>, std::vector<double>> joint(std::size_t p, std::size_t q) const {
+        std::map<double, double> of_q;
+        for (std::size_t i = 0; i < m_values[q].size(); ++i) {
+            of_q.emplace(m_rounds[q][i], m_values[q][i]);
+        }
+        std::pair<std::vector<double>, std::vector<double>> out;
+        std::set<double> used;
+        for (std::size_t i = 0; i < m_values[p].size(); ++i) {
+            auto it = of_q.find(m_rounds[p][i]);
+            if (it != of_q.end() && used.insert(m_rounds[p][i]).second) {
+                out.first.push_back(m_values[p][i]);
+                out.second.push_back(it->second);
+            }
+        }
+        return out;
+    }
+
+    // Parent a vs culprit b = a + 1 in shared rounds: an action for more
+    // rounds, or nullopt once confirmed or rejected.
+    std::optional<Action> confirm(std::size_t a, std::size_t b) {
+        m_open_positions = {b};
+        const Step step = confirmation_step(a, b);
+        const auto cap = std::max<std::size_t>(static_cast<std::size_t>(m_decide.confirm_samples),
+                                               k_confirm_min_rounds);
+        if (step.shared_rounds < k_confirm_min_rounds) {
+            return measure({a, b}, static_cast<int>(k_confirm_min_rounds - step.shared_rounds));
+        }
+        const double s = scale();
+        const double min_effect = m_decide.min_effect * s;
+        const double t = step.diff / step.se;
+        const double upper = step.diff + m_t_rule_out * step.se;
+        const bool last_look = step.shared_rounds >= cap;
+        if (t >= m_t_confirm && step.diff >= k_open_fraction * min_effect) {
+            m_confirmed.insert(b);
+            return std::nullopt;
+        }
+        if (upper < min_effect || last_look) {
+            m_rejected.insert(b);
+            decide(b, m_plan.verdicts[b],
+                   fmt::format("not a culprit: step {:+.2f}% (t = {:.1f}, upper bound {:+.2f}%) "
+                               "over {} shared rounds",
+                               step.diff / s * 100, t, upper / s * 100, step.shared_rounds));
+            return std::nullopt;
+        }
+        return measure({a, b},
+                       static_cast<int>(std::min(next_look(step.shared_rounds), cap) -
+                                        step.shared_rounds));
+    }
+
+    struct Step {
+        double diff = 0;  // oriented: culprit - parent
+        double se = k_inf;
+        std::size_t shared_rounds = 0;
+    };
+
+    // The step from a to b on their shared rounds: values taken together,
+    // after the search chose them, so neither the selection of the search
+    // nor a change of the machine biases it.
+    Step confirmation_step(std::size_t a, std::size_t b) const {
+        const auto [before, after] = joint(a, b);
+        Step step;
+        step.shared_rounds = before.size();
+        if (before.empty()) {
+            return step;
+        }
+        const double n = static_cast<double>(before.size());
+        step.diff = stats::mean(after) - stats::mean(before);
+        step.se = m_sigma * std::sqrt(2.0 / n);
+        return step;
+    }
+
+    // Splits the first segment whose first and last members differ by a
+    // regression of a culprit's size; true when one was split.
+    bool split_mixed_segment() {
+        for (std::size_t i = 0; i < m_segments.size(); ++i) {
+            const auto& seg = m_segments[i];
+            if (seg.members.size() < 2) {
+                continue;
+            }
+            const Level first = level(seg.first());
+            const Level last = level(seg.last());
+            const double step = last.mean - first.mean;
+            const double t = step / std::hypot(first.se, last.se);
+            if (step >= k_open_fraction * m_decide.min_effect * scale() && t >= m_t_step) {
+                const Segment left{{seg.first()}};
+                const Segment right{{seg.last()}};
+                m_segments[i] = right;
+                m_segments.insert(m_segments.begin() + static_cast<std::ptrdiff_t>(i), left);
+                return true;
+            }
+        }
+        return false;
+    }
+
+    Outcome finish() {
         Outcome outcome;
-        for (const auto& [a, b] : culprit_gaps) {
-            CulpritEvidence e = evidence(a, b);
-            // A step the confirmation samples do not support is not a culprit.
-            if (e.p_value <= m_decide.alpha && e.effect >= m_decide.min_effect / 2) {
-                outcome.culprits.push_back(e);
-                outcome.candidates.push_back(b);
+        std::vector<std::pair<std::size_t, std::size_t>> hidden_gaps;
+        for (std::size_t i = 0; i + 1 < m_segments.size(); ++i) {
+            const std::size_t a = m_segments[i].last();
+            const std::size_t b = m_segments[i + 1].first();
+            if (b == a + 1) {
+                if (m_confirmed.contains(b)) {
+                    outcome.culprits.push_back(evidence(a, b));
+                    outcome.candidates.push_back(b);
+                }
+            } else if (regression_gap(i)) {
+                hidden_gaps.emplace_back(a, b);
             }
         }
         for (const auto& [a, b] : hidden_gaps) {
@@ -536,55 +823,62 @@ private:
         std::string levels;
         const double sign = orientation();
         for (const auto& seg : m_segments) {
-            levels += fmt::format("{}{}{}: {:.6g}", levels.empty() ? "" : ", ", seg.first,
-                                  seg.first == seg.last ? "" : fmt::format("-{}", seg.last),
-                                  stats::median(m_obs[seg.first].values));
+            levels += fmt::format("{}{}{}: {:.6g}", levels.empty() ? "" : ", ", seg.first(),
+                                  seg.first() == seg.last() ? "" : fmt::format("-{}", seg.last()),
+                                  sign * level(seg).mean);
         }
-        const double good_median = sign * stats::median(m_obs.front().values);
         outcome.summary = fmt::format(
             "gradual: no single commit explains the shift of {:+.1f}%; levels by position: {}",
-            good_median == 0 ? 0 : m_total_shift / std::abs(good_median) * 100, levels);
+            m_total_shift / scale() * 100, levels);
         return outcome;
     }
 
-    // Parent vs culprit over the rounds they shared (confirmation included).
+    // Parent vs culprit on the rounds they shared (the confirmation's data):
+    // the relative step of the means, its 95 % confidence interval and the
+    // one-sided p-value of the t statistic with the pooled standard deviation.
     CulpritEvidence evidence(std::size_t parent, std::size_t culprit) const {
         const auto [before, after] = joint(parent, culprit);  // oriented
+        const Step step = confirmation_step(parent, culprit);
         CulpritEvidence e;
         e.position = culprit;
         e.parent = parent;
-        const double parent_median = stats::median(before);
-        const double scale = parent_median == 0 ? 1 : std::abs(parent_median);
-        e.effect = (stats::median(after) - parent_median) / scale;
-        const auto shift = stats::hodges_lehmann(before, after, 0.95);
-        e.ci_low = shift.low / scale;
-        e.ci_high = shift.high / scale;
-        e.p_value = stats::mann_whitney_u(before, after, Alternative::less).p_value;
+        const double parent_mean = stats::mean(before);
+        const double scale = parent_mean == 0 ? 1 : std::abs(parent_mean);
+        const double half = stats::student_t_quantile(0.975, m_df) * step.se;
+        e.effect = step.diff / scale;
+        e.ci_low = (step.diff - half) / scale;
+        e.ci_high = (step.diff + half) / scale;
+        e.p_value = stats::student_t_sf(step.diff / step.se, m_df);
         e.confidence = 1 - e.p_value;
-        e.share = m_total_shift == 0 ? 0 : (stats::median(after) - parent_median) / m_total_shift;
+        e.share = m_total_shift == 0 ? 0 : step.diff / m_total_shift;
         return e;
-    }
-
-    std::vector<double> in_rounds(std::size_t p, const std::set<std::int64_t>& rounds) const {
-        std::vector<double> out;
-        const auto& o = m_obs[p];
-        const double sign = orientation();
-        for (std::size_t i = 0; i < o.values.size(); ++i) {
-            if (rounds.count(o.rounds[i]) != 0) {
-                out.push_back(sign * o.values[i]);
-            }
-        }
-        return out;
     }
 
     const PlannerSettings& m_settings;
     const DecideConfig& m_decide;
     const Observations& m_obs;
     double m_elapsed;
-    double m_alpha;  // per look of one decision
+    double m_alpha;  // of one classification
     Plan m_plan;
+    // The noise model (analyse()).
+    std::vector<std::vector<double>> m_values;  // per position: oriented, corrected, no outliers
+    std::vector<std::vector<double>> m_rounds;  // the round of each of m_values, from 0
+    double m_sigma = 0;
+    double m_df = 1;
+    double m_slope = 0;  // drift per round, when significant
+    double m_floor = 0;
+    std::size_t m_latest_candidate = 0;  // the inner commit measured last
+    double m_t_step = 0;
+    double m_t_confirm = 0;
+    double m_t_between = 0;
+    double m_t_rule_out = 0;
+
     std::vector<Segment> m_segments;
-    std::vector<std::int64_t> m_gap_horizon;  // gap i: its ends are compared up to this round
+    std::set<std::size_t> m_confirmed;  // culprit positions confirmed against their parent
+    std::set<std::size_t> m_rejected;   // adjacent steps the confirmation ruled out
+    // Stretches (a, b) that cannot hold a culprit of min_effect.
+    std::vector<std::pair<std::size_t, std::size_t>> m_ruled_out;
+    std::pair<bool, bool> m_pending_rule_out;  // of the last flat_side() verdict
     std::vector<std::size_t> m_open_positions;
     Outcome m_not_reproduced;
     double m_total_shift = 0;  // oriented: bad level - good level
@@ -597,8 +891,7 @@ Plan plan_next(const PlannerSettings& settings, const Observations& observations
     if (observations.size() < 2) {
         return Plan{FailAction{"the range needs at least a good and a bad commit"}, {}, {}, {}};
     }
-    Plan plan = Search(settings, observations, elapsed_seconds).run();
-    return plan;
+    return Search(settings, observations, elapsed_seconds).run();
 }
 
 }  // namespace perfbisect

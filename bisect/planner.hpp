@@ -8,18 +8,23 @@
 //
 // The rule (docs/how-it-decides.md has the reasoning and the error budget):
 //  1. reproduce: measure good and bad in interleaved rounds, in looks of
-//     samples, 2·samples, 4·samples … up to max_samples; the regression is
-//     reproduced when bad is significantly worse and its estimated effect is at
-//     least min_effect; not reproduced when the effect's upper confidence bound
-//     is below min_effect;
-//  2. segmentation: tested commits form segments of equal level; each gap
-//     between adjacent segments whose step is a regression of at least
-//     min_effect is split at its midpoint commit, which joins the left level,
-//     the right level, or (at a stricter threshold) becomes a level of its own;
-//     commits that fail to build or probe are skipped to a neighbour;
-//  3. every gap narrowed to two adjacent commits is a culprit, confirmed by
-//     topping both up to confirm_samples; gaps hidden by skipped commits are
-//     ambiguous; a shift no confirmed step explains is gradual.
+//     samples, then about 1.4 times more each look, up to max_samples; the
+//     regression is reproduced when bad is significantly worse (Mann-Whitney)
+//     and its estimated effect is at least min_effect; not reproduced when the
+//     effect's upper confidence bound is below min_effect;
+//  2. segmentation: tested commits form segments of equal level, each with a
+//     pool of all its members' values; the commit in the middle of each gap
+//     whose step is a regression is measured, a few values at a time, until a
+//     t test against the pooled levels (one noise estimate shared by all
+//     commits, outliers left out, corrected for drift) puts it on the left
+//     level, the right level, or a level of its own between them;
+//  3. every gap narrowed to two adjacent commits is confirmed or rejected on
+//     rounds the two share; a level whose ends still differ is split; gaps
+//     hidden by skipped commits are ambiguous; a shift no confirmed step
+//     explains is gradual.
+// Every call judges all decisions again on all values, so values added later
+// (confirmation rounds) can correct a candidate misjudged during a burst of
+// load.
 
 #include <cstddef>
 #include <cstdint>
@@ -83,8 +88,9 @@ struct Outcome {
 struct BuildAction {
     std::size_t position = 0;
 };
-// Measure the positions in `rounds` interleaved rounds, one probe run per
-// position per round, in shuffled order.
+// Measure the positions in `rounds` interleaved rounds: each round runs every
+// entry of `positions` once, in shuffled order. A position may be listed more
+// than once (a candidate measured several times beside one run of a reference).
 struct MeasureAction {
     std::vector<std::size_t> positions;
     int rounds = 0;
@@ -123,9 +129,9 @@ struct PlannerSettings {
 Plan plan_next(const PlannerSettings& settings, const Observations& observations,
                double elapsed_seconds = 0);
 
-// The per-look significance level of one decision for a range of n commits:
-// alpha shared evenly among the decisions a search makes (~log2 n + 2) and the
-// looks of each (Bonferroni).
+// The significance level of the stricter decisions ("a level of its own")
+// for a range of n commits: alpha shared among the ~log2 n + 2 decisions a
+// search makes.
 double decision_alpha(const DecideConfig& decide, std::size_t commits);
 
 }  // namespace perfbisect

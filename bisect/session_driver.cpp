@@ -216,8 +216,12 @@ void SessionDriver::measure(const std::string& session, const CommitRange& range
     }
 
     std::map<std::size_t, ProbeTarget> targets;
-    std::string names;
+    std::map<std::size_t, int> runs_per_round;
     for (std::size_t p : action.positions) {
+        ++runs_per_round[p];
+        if (targets.contains(p)) {
+            continue;
+        }
         const auto& commit = range.commits[p];
         const auto build = m_cache.find_build(commit.id, m_build_fingerprint);
         if (!build || !build->ok) {
@@ -225,7 +229,12 @@ void SessionDriver::measure(const std::string& session, const CommitRange& range
                           fmt::format("internal error: {} has no build to measure", commit.id));
         }
         targets[p] = ProbeTarget{&commit, build->artifacts_dir, build->worktree};
-        names += (names.empty() ? "" : ", ") + describe(commit, p, range.size());
+    }
+    std::string names;
+    for (const auto& [p, runs] : runs_per_round) {
+        names += fmt::format("{}{}{}", names.empty() ? "" : ", ",
+                             describe(range.commits[p], p, range.size()),
+                             runs > 1 ? fmt::format(" ×{}", runs) : "");
     }
     m_reporter.progress(fmt::format("measuring {} round{} of {}", action.rounds,
                                     action.rounds == 1 ? "" : "s", names));

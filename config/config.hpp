@@ -77,7 +77,7 @@ struct DecideConfig {
     double min_effect = 0.02;  // relative, 0.02 = 2 %: the smallest regression worth finding
     int samples = 6;           // first batch per commit; unclear comparisons double it
     int max_samples = 96;      // cap per commit; an unclear comparison at the cap is decided by its median
-    int confirm_samples = 20;  // culprit and parent are topped up to this many before the verdict
+    int confirm_samples = 96;  // cap on the rounds culprit and parent share to confirm it
     double alpha = 0.01;       // error rate of the whole search, shared among its decisions
 };
 

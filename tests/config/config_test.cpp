@@ -45,7 +45,7 @@ TEST_CASE("a minimal config gets the documented defaults", "[config]") {
     CHECK(config->decide.min_effect == Approx(0.02));
     CHECK(config->decide.samples == 6);
     CHECK(config->decide.max_samples == 96);
-    CHECK(config->decide.confirm_samples == 20);
+    CHECK(config->decide.confirm_samples == 96);
     CHECK(config->budget.max_builds == 0);
     CHECK(config->budget.max_seconds == 0);
     CHECK(config->build.strategy == BuildStrategy::incremental);
