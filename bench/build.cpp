@@ -7,8 +7,9 @@
 // bisect visits them: good, bad, a binary search for one culprit, then one for
 // a second culprit below it. Every contender starts cold (its own checkout and
 // build directory, its own empty ccache directory when ccache is installed)
-// and runs the whole order; the figures are total wall seconds, the ratios are
-// against the reference. Each build's program is run and its output compared
+// and runs the whole order, commit by commit in a rotating order with the
+// others (so a busy moment of the machine is shared); the figures are total
+// wall seconds, the ratios are against the reference. Each build's program is run and its output compared
 // with the reference's, so a fast but wrong build would show.
 //
 //   bench_build [--files N] [--commits N] [--keep]
@@ -152,68 +153,96 @@ int main(int argc, char** argv) {
                                         : "not installed");
     std::fflush(stdout);
 
+    // The configure flags of everyone: optimised, but -O1 to keep the bench short.
+    const std::string configure =
+        "cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_FLAGS_RELEASE=-O1";
+
     // The reference: git bisect run's way, one checkout built in place.
-    Contender reference{"git bisect run (reference)", {}};
-    std::vector<std::string> expected;  // the program's output per visited commit
-    {
-        const fs::path clone = root / "reference";
-        run(runner, {"git", "clone", "-q", project.string(), clone.string()}, root,
-            root / "clone.log");
-        std::map<std::string, std::string> env;
+    const fs::path clone = root / "reference";
+    run(runner, {"git", "clone", "-q", project.string(), clone.string()}, root, root / "clone.log");
+    std::map<std::string, std::string> reference_env;
+    if (ccache) {
+        reference_env = {{"CCACHE_DIR", (root / "ccache-reference").string()},
+                         {"CMAKE_CXX_COMPILER_LAUNCHER", ccache->string()}};
+    }
+    const std::string reference_step = "set -e; git checkout -q --force \"$1\"; "
+                                       "[ -f build/CMakeCache.txt ] || " +
+                                       configure + "; cmake --build build -j 2";
+
+    // perfbisect's strategies, each with a store, a worktree and a ccache of its own.
+    struct Strategy {
+        std::string name;
+        std::unique_ptr<Cache> cache;
+        std::unique_ptr<ArtifactStore> store;
+        BuildConfig config;
+        std::unique_ptr<LocalBuilder> builder;
+    };
+    std::vector<Strategy> strategies;
+    for (const BuildStrategy strategy : {BuildStrategy::incremental, BuildStrategy::clean}) {
+        Strategy s;
+        s.name = to_string(strategy);
+        const fs::path base = root / s.name;
+        s.cache = std::make_unique<Cache>(Cache::open(base / "p.db"));
+        s.store = std::make_unique<ArtifactStore>(*s.cache, base / "work/artifacts", 0);
+        s.config.strategy = strategy;
+        s.config.setup = Command{true, {configure}};
+        s.config.command = Command{true, {"cmake --build build -j 2"}};
+        s.config.artifacts = {"build/app"};
+        s.config.timeout = Seconds(3600);
         if (ccache) {
-            env = {{"CCACHE_DIR", (root / "ccache-reference").string()},
-                   {"CMAKE_CXX_COMPILER_LAUNCHER", ccache->string()}};
+            s.config.env["CCACHE_DIR"] = (root / ("ccache-" + s.name)).string();
         }
-        const std::string step =
-            "set -e; git checkout -q --force \"$1\"; "
-            "[ -f build/CMakeCache.txt ] || cmake -S . -B build -DCMAKE_BUILD_TYPE=Release; "
-            "cmake --build build -j 2";
-        for (std::size_t p : order) {
-            double seconds = 0;
-            run(runner, {"/bin/sh", "-c", step, "sh", range->commits[p].id}, clone,
-                root / "reference.log", env, &seconds);
-            reference.seconds.push_back(seconds);
-            expected.push_back(
-                run(runner, {(clone / "build/app").string()}, clone, root / "app.out"));
-        }
+        strategies.push_back(std::move(s));
+    }
+    for (auto& s : strategies) {  // after the vector stops moving: the builder keeps &config
+        s.builder = std::make_unique<LocalBuilder>(**repository, runner, *s.store, s.config,
+                                                   "bench",
+                                                   BuildPlace{root / s.name / "work", "bench", {}});
     }
 
-    std::vector<Contender> results = {reference};
+    // Commit by commit, the contenders in a rotating order, so that a busy
+    // moment of the machine falls on each of them alike.
+    std::vector<Contender> results = {{"git bisect run (reference)", {}},
+                                      {"perfbisect incremental", {}},
+                                      {"perfbisect clean", {}}};
     bool faithful = true;
-    for (const BuildStrategy strategy : {BuildStrategy::incremental, BuildStrategy::clean}) {
-        const std::string name = to_string(strategy);
-        const fs::path base = root / name;
-        Cache cache = Cache::open(base / "p.db");
-        ArtifactStore store(cache, base / "work/artifacts", 0);
-        BuildConfig config;
-        config.strategy = strategy;
-        config.setup = Command{true, {"cmake -S . -B build -DCMAKE_BUILD_TYPE=Release"}};
-        config.command = Command{true, {"cmake --build build -j 2"}};
-        config.artifacts = {"build/app"};
-        config.timeout = Seconds(3600);
-        if (ccache) {
-            config.env["CCACHE_DIR"] = (root / ("ccache-" + name)).string();
-        }
-        LocalBuilder builder(**repository, runner, store, config, "bench",
-                             BuildPlace{base / "work", "bench", {}});
-        Contender result{"perfbisect " + name, {}};
-        for (std::size_t i = 0; i < order.size(); ++i) {
-            const BuildOutcome outcome = builder.build(range->commits[order[i]]);
-            if (!outcome.ok) {
-                die(fmt::format("{} build of position {} failed: {}", name, order[i],
-                                outcome.reason));
+    for (std::size_t i = 0; i < order.size(); ++i) {
+        const CommitInfo& commit = range->commits[order[i]];
+        std::string expected;
+        for (std::size_t k = 0; k < results.size(); ++k) {
+            const std::size_t who = (i + k) % results.size();
+            std::string output;
+            if (who == 0) {
+                double seconds = 0;
+                run(runner, {"/bin/sh", "-c", reference_step, "sh", commit.id}, clone,
+                    root / "reference.log", reference_env, &seconds);
+                results[0].seconds.push_back(seconds);
+                output = run(runner, {(clone / "build/app").string()}, clone, root / "app.out");
+            } else {
+                auto& s = strategies[who - 1];
+                const BuildOutcome outcome = s.builder->build(commit);
+                if (!outcome.ok) {
+                    die(fmt::format("{} build of position {} failed: {}", s.name, order[i],
+                                    outcome.reason));
+                }
+                results[who].seconds.push_back(outcome.seconds);
+                output = run(runner, {(outcome.artifacts_dir / "app").string()}, root,
+                             root / "app.out");
             }
-            result.seconds.push_back(outcome.seconds);
-            const std::string output =
-                run(runner, {(outcome.artifacts_dir / "app").string()}, base, root / "app.out");
-            if (output != expected[i]) {
+            if (expected.empty()) {
+                expected = output;
+            } else if (output != expected) {
                 faithful = false;
-                fmt::print("MISMATCH: {} at position {} printed {} where the reference printed {}",
-                           name, order[i], output, expected[i]);
+                fmt::print("MISMATCH at position {}: {} printed {}", order[i],
+                           results[who].name, output);
             }
         }
-        results.push_back(result);
+        fmt::print("position {:>2}: reference {:5.1f} s, incremental {:5.1f} s, clean {:5.1f} s\n",
+                   order[i], results[0].seconds.back(), results[1].seconds.back(),
+                   results[2].seconds.back());
+        std::fflush(stdout);
     }
+    const Contender& reference = results[0];
 
     fmt::print("{:<30} {:>9} {:>12} {:>13} {:>8}  {}\n", "contender", "total s", "first build",
                "other builds", "ratio", "target");

@@ -303,11 +303,13 @@ TEST_CASE("ccache is pointed at the worktree when it is installed", "[builder]")
     const auto outcome = s.build(c);
     REQUIRE(outcome.ok);
     const auto ccache = find_program("ccache");
-    if (ccache && std::getenv("CCACHE_BASEDIR") == nullptr &&
-        std::getenv("CMAKE_CXX_COMPILER_LAUNCHER") == nullptr) {
+    const bool user_set = std::getenv("CCACHE_BASEDIR") != nullptr ||
+                          std::getenv("CCACHE_NOHASHDIR") != nullptr ||
+                          std::getenv("CMAKE_CXX_COMPILER_LAUNCHER") != nullptr;
+    if (ccache && !user_set) {
         CHECK(read_file(outcome.artifacts_dir / "tool") ==
               (s.dir / "work/worktrees/s1").string() + "|true|" + ccache->string() + "\n");
-    } else if (!ccache) {
+    } else if (!ccache && !user_set) {
         CHECK(read_file(outcome.artifacts_dir / "tool") == "||\n");
     }
 }
