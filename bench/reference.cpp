@@ -133,7 +133,7 @@ double lower_bound_runs(std::size_t commits, double relative_sd,
     const double alpha = 0.01 / halvings;
     const double z = normal_quantile(1 - alpha);
     const auto n = [&](double step) {
-        return std::ceil(std::pow((z + z) * relative_sd / (std::abs(step) / 2), 2));
+        return std::ceil(std::pow(z * relative_sd / (std::abs(step) / 2), 2));
     };
     double total = n(reproduce_shift);
     for (double step : located_steps) {

@@ -31,12 +31,13 @@ double normal_quantile(double p);
 // Lower bound on the probe runs of a search over `commits` commits, from an
 // idealised test: a one-sided z-test with known sigma. Each of the
 // k = ceil(log2 N) halving steps per located step d classifies one commit by
-// comparing its mean with the midpoint between the two levels (shift d/2),
-// at per-step error alpha = 0.01 / k and power 1 - alpha:
-//     n(d) = ceil( ((z_{1-alpha} + z_{1-alpha}) * sigma / (d / 2))^2 ).
-// The good/bad reproduce measurement is counted once as n(reproduce_shift)
-// runs in all (a two-sample z-test at the full shift with the same error
-// rates needs n/2 per side). So
+// comparing its mean with the midpoint between the two levels, which lies d/2
+// from either level, at per-step error alpha = 0.01 / k whichever level the
+// commit is at:
+//     n(d) = ceil( (z_{1-alpha} * sigma / (d / 2))^2 ).
+// (The same n decides "level L or level R" with both errors alpha.) The
+// good/bad reproduce measurement is counted once as n(reproduce_shift) runs.
+// So
 //     LB = n(reproduce_shift) + sum over located steps d of k * n(d),
 // sigma and d relative to the level. It ignores builds, broken commits and
 // the cost of telling "gradual" apart; with heavy-tailed noise (outliers)

@@ -303,9 +303,9 @@ void print_header(const Options& options, const SameThresholds& thresholds, doub
     }
     fmt::print(
         "lower bound LB: k = ceil(log2 N) halvings per located step d, each n(d) = "
-        "ceil(((z_(1-a) + z_(1-a)) * sigma / (d/2))^2) runs,\n"
+        "ceil((z_(1-a) * sigma / (d/2))^2) runs,\n"
         "  a one-sided z-test with known sigma of the candidate against the midpoint of the two "
-        "levels, per-step a = 0.01/k, power 1-a;\n"
+        "levels, per-step error a = 0.01/k at either level;\n"
         "  plus the good/bad reproduce check once, n(total shift) (no regression: "
         "n(min_effect)): LB = n(shift) + sum_d k * n(d).\n"
         "  sigma = the noise model's sd; gradual rows count only the reproduce check; the "
@@ -439,6 +439,23 @@ double reference_accuracy(int seeds, Make make, Run run) {
     return 100.0 * right / seeds;
 }
 
+// The planner's own cost on a range of 100,000 commits: one whole search
+// (a +10 % step at 70 %, lognormal 3 % noise), timed.
+void print_large_range() {
+    constexpr std::size_t k_commits = 100000;
+    PlannerSettings settings;
+    settings.decide.min_effect = 0.02;
+    const SimulatedHistory history = step_history(k_commits, k_commits * 7 / 10 + 3, 0.10);
+    const auto start = Clock::now();
+    const SimulationResult r = simulate_search(settings, history, 1, 100000);
+    const double seconds = seconds_since(start);
+    fmt::print("planner on a {}-commit range: {} at {} with {} probe runs and {} builds; "
+               "{:.2f} s of planning for the whole search\n",
+               k_commits, to_string(r.outcome.status),
+               r.outcome.culprits.empty() ? 0 : r.outcome.culprits.front().position, r.probe_runs,
+               r.builds, seconds);
+}
+
 int self_check(const SameThresholds& thresholds) {
     Checker check;
     fmt::print("noise models: sample sd vs the declared sd (200000 draws at level 100, time 0)\n");
@@ -512,12 +529,12 @@ int self_check(const SameThresholds& thresholds) {
     fmt::print("lower bound, by hand\n");
     {
         // N = 100: k = 7, alpha = 0.01/7, z = 2.9845; sigma 3 %, d = 10 %:
-        // n = ceil((2 * 2.9845 * 0.03 / 0.05)^2) = ceil(12.83) = 13; LB = 13 + 7 * 13 = 104.
+        // n = ceil((2.9845 * 0.03 / 0.05)^2) = ceil(3.207) = 4; LB = 4 + 7 * 4 = 32.
         const double steps[] = {0.10};
         const double lb = lower_bound_runs(100, 0.03, steps, 0.10);
         check.expect(std::abs(normal_quantile(0.975) - 1.959964) < 1e-5,
                      fmt::format("z_0.975 = {:.6f}", normal_quantile(0.975)));
-        check.expect(lb == 104, fmt::format("LB(N=100, sd 3%, +10%) = {} (104 by hand)", lb));
+        check.expect(lb == 32, fmt::format("LB(N=100, sd 3%, +10%) = {} (32 by hand)", lb));
     }
 
     fmt::print("Pinpoint thresholds\n");
@@ -638,5 +655,8 @@ int main(int argc, char** argv) {
     print_table(rows);
     print_wrong_answers(rows);
     print_summary(rows, seconds_since(suite_start));
+    if (options.only.empty()) {
+        print_large_range();
+    }
     return 0;
 }

@@ -60,16 +60,34 @@ constexpr double k_drift_t = 3.0;
 // A gap between two levels is searched while its step is at least this
 // fraction of min_effect; a narrower step cannot hide a culprit of min_effect.
 constexpr double k_open_fraction = 0.75;
-// One-sided confidence of the upper bounds that rule a step out ("not
-// reproduced", "not a culprit").
-constexpr double k_rule_out_confidence = 0.90;
+// One-sided confidence of the upper bound that rules a culprit out at its
+// confirmation ("not a culprit").
+constexpr double k_rule_out_confidence = 0.95;
 // The same for "not reproduced", which ends the session.
 constexpr double k_reproduce_rule_out = 0.99;
+// The same for a side of a commit on a slope (a creep): lower, because a
+// creep is costly to rule out at any confidence (bench_suite, gradual rows:
+// 0.90 -> 630 probe runs per search, 0.70 -> 369) and a culprit hidden this
+// way is still looked for by the check of the levels on both sides.
+constexpr double k_slope_confidence = 0.70;
+// The fewest values of a commit before its sides can be ruled out that way.
+constexpr std::size_t k_slope_min_values = 8;
 // The fewest rounds a culprit and its parent share before it is confirmed.
 constexpr std::size_t k_confirm_min_rounds = 4;
-// A classified candidate the search has moved on from is re-judged at this
-// fraction of the thresholds (hysteresis).
+// A confirmation may look up to ~20 times (4, 6, 8, 11 … 96 shared rounds):
+// each look runs at alpha / k_confirm_looks, so all of them together err at
+// most alpha (Bonferroni).
+constexpr double k_confirm_looks = 20;
+// A commit the search has moved on from is checked for a level of its own at
+// this fraction of the threshold (hysteresis).
 constexpr double k_settled = 0.75;
+// The most one value can add to the log-likelihood ratio of "at the right
+// level" vs "at the left level" (a factor of e^3 = 20): a single outlier
+// cannot outweigh two ordinary values.
+constexpr double k_value_evidence = 3.0;
+// How much farther from even odds a built commit may be than an unbuilt one
+// and still be measured instead (a build costs more than a probe run).
+constexpr double k_build_cost = 0.3;
 
 // The number of values of the look after one with n values: about 1.4 n.
 std::size_t next_look(std::size_t n) {
@@ -91,7 +109,8 @@ struct Level {
     std::size_t n = 0;
 };
 
-enum class Side { unknown, left, right, between };
+// The answer of reproduce(): right = reproduced, left = not, unknown = look again.
+enum class Side { unknown, left, right };
 
 class Search {
 public:
@@ -242,8 +261,9 @@ private:
         m_sigma = std::max(df > 0 ? std::sqrt(ss / df) : 0.0, m_floor);
         m_t_step = stats::student_t_quantile(1 - m_decide.alpha, m_df);
         m_t_between = stats::student_t_quantile(1 - m_alpha, m_df);
-        m_t_confirm = stats::student_t_quantile(1 - m_decide.alpha / 4, m_df);
+        m_t_confirm = stats::student_t_quantile(1 - m_decide.alpha / k_confirm_looks, m_df);
         m_t_rule_out = stats::student_t_quantile(k_rule_out_confidence, m_df);
+        m_t_slope = stats::student_t_quantile(k_slope_confidence, m_df);
     }
 
     Level level(const std::vector<std::size_t>& positions) const {
@@ -404,7 +424,11 @@ private:
                 }
             }
             // 4. A level that still spans a regression of its own is split.
-            if (!split_mixed_segment()) {
+            bool split = false;
+            if (auto action = split_mixed_segment(split)) {
+                return *action;
+            }
+            if (!split) {
                 break;
             }
         }
@@ -492,76 +516,199 @@ private:
         return std::nullopt;
     }
 
-    // The commit nearest the middle of (a, b) that is not skipped (lower on a tie).
-    std::size_t midpoint(std::size_t a, std::size_t b) const {
-        const double middle = (static_cast<double>(a) + static_cast<double>(b)) / 2;
-        std::size_t best = b;
-        double best_distance = 0;
-        for (std::size_t p = a + 1; p < b; ++p) {
-            if (skipped(p)) {
-                continue;
-            }
-            const double distance = std::abs(static_cast<double>(p) - middle);
-            if (best == b || distance < best_distance) {
-                best = p;
-                best_distance = distance;
-            }
-        }
-        return best;
-    }
-
-    // Tests the commit in the middle of gap i: an action to measure it
-    // further, or nullopt once it joined a level.
+    // Searches gap i for the commit where the level steps from the left
+    // segment's to the right one's: an action to build or measure, or nullopt
+    // once the gap changed (split by a commit at neither level, or narrowed
+    // to the step's location).
+    //
+    // Every commit measured inside the gap contributes the log-likelihood
+    // ratio of its values being at the right level rather than the left
+    // (each value's term clipped, so an outlier cannot decide alone). With a
+    // prior uniform over the commits, that gives the posterior of where the
+    // step is; the next value goes to the commit whose side is most in doubt
+    // (probabilistic bisection), and the gap is narrowed once one location
+    // holds 1 - alpha of the posterior.
     std::optional<Action> search_gap(std::size_t i) {
         const std::size_t a = m_segments[i].last();
         const std::size_t b = m_segments[i + 1].first();
-        const std::size_t mid = midpoint(a, b);
         set_open(a, b);
-        if (m_obs[mid].build == BuildState::unknown) {
-            return build(mid);
-        }
-        const std::size_t n = values(mid);
         const std::size_t cap = candidate_cap(i);
-        const bool last_look = n >= cap;
-        const Side side = n == 0 ? Side::unknown : classify(mid, i, last_look);
-        if (side == Side::unknown) {
-            // The next look: more of the candidate, in one shuffled round
-            // with its references. The first look runs the end whose level
-            // rests on fewer values once; a level resting on fewer values than
-            // the candidate will have limits the comparison however often the
-            // candidate runs, so its end is run up to that many.
-            const std::size_t target = n == 0 ? 2 : std::min(next_look(n), cap);
-            std::vector<std::size_t> positions(std::max<std::size_t>(target - n, 1), mid);
-            const std::size_t left_n = level(m_segments[i]).n;
-            const std::size_t right_n = level(m_segments[i + 1]).n;
-            if (n == 0) {
-                positions.push_back(left_n <= right_n ? a : b);
+        // A measured commit at neither level splits the gap.
+        for (std::size_t c = a + 1; c < b; ++c) {
+            if (skipped(c) || values(c) == 0) {
+                continue;
             }
-            for (const auto& [end, pool] : {std::pair{a, left_n}, std::pair{b, right_n}}) {
-                for (std::size_t k = pool; k < target; ++k) {
-                    positions.push_back(end);
+            if (own_level(c, i, values(c) >= cap)) {
+                split_gap(i, c);
+                return std::nullopt;
+            }
+        }
+        const Level left = level(m_segments[i]);
+        const Level right = level(m_segments[i + 1]);
+        const double step = right.mean - left.mean;
+        const double middle = (left.mean + right.mean) / 2;
+        // Locations: a location is the first commit at the right level,
+        // together with the skipped commits just before it, which no value
+        // can tell apart from it.
+        struct Location {
+            std::size_t first = 0;
+            std::size_t commit = 0;  // the measurable commit (or b)
+            double log_weight = 0;
+        };
+        std::vector<Location> locations;
+        std::size_t first = a + 1;
+        for (std::size_t c = a + 1; c <= b; ++c) {
+            if (c < b && skipped(c)) {
+                continue;
+            }
+            locations.push_back(Location{first, c, std::log(static_cast<double>(c - first + 1))});
+            first = c + 1;
+        }
+        // Log-likelihood of each location, relative to "all at the left level".
+        const double clip = k_value_evidence;
+        double suffix = 0;
+        for (std::size_t l = locations.size(); l-- > 0;) {
+            const std::size_t c = locations[l].commit;
+            if (c < b) {
+                for (double y : m_values[c]) {
+                    suffix += std::clamp((y - middle) * step / (m_sigma * m_sigma), -clip, clip);
                 }
             }
-            return measure(std::move(positions), 1);
+            locations[l].log_weight += suffix;
         }
+        double top = -k_inf;
+        for (const auto& l : locations) {
+            top = std::max(top, l.log_weight);
+        }
+        double total = 0;
+        std::vector<double> posterior;
+        for (const auto& l : locations) {
+            posterior.push_back(std::exp(l.log_weight - top));
+            total += posterior.back();
+        }
+        std::size_t best = 0;
+        for (std::size_t l = 0; l < locations.size(); ++l) {
+            posterior[l] /= total;
+            if (posterior[l] > posterior[best]) {
+                best = l;
+            }
+        }
+        // The commit whose side is most in doubt: P(at the right level) =
+        // P(the location is at or before it), nearest 1/2, among those below
+        // their cap.
+        std::optional<std::size_t> next;
+        double doubt = 2;
+        double at_or_before = 0;
+        for (std::size_t l = 0; l + 1 < locations.size(); ++l) {
+            at_or_before += posterior[l];
+            const std::size_t c = locations[l].commit;
+            if (values(c) >= cap) {
+                continue;
+            }
+            // A commit not built yet costs a build: it has to be clearly
+            // more in doubt than one that is.
+            const double d = std::abs(at_or_before - 0.5) +
+                             (m_obs[c].build == BuildState::unknown ? k_build_cost : 0);
+            if (d < doubt) {
+                doubt = d;
+                next = c;
+            }
+        }
+        // The commits still open: the shortest stretch of locations around
+        // the most likely one that holds 1 - alpha of the posterior.
+        {
+            std::size_t lo = best;
+            std::size_t hi = best;
+            double mass = posterior[best];
+            while (mass < 1 - m_decide.alpha && (lo > 0 || hi + 1 < locations.size())) {
+                const double below = lo > 0 ? posterior[lo - 1] : -1;
+                const double above = hi + 1 < locations.size() ? posterior[hi + 1] : -1;
+                if (below >= above) {
+                    mass += posterior[--lo];
+                } else {
+                    mass += posterior[++hi];
+                }
+            }
+            m_open_positions.clear();
+            for (std::size_t c = locations[lo].first; c <= locations[hi].commit; ++c) {
+                m_open_positions.push_back(c);
+            }
+        }
+        if (posterior[best] >= 1 - m_decide.alpha || !next) {
+            narrow_gap(i, locations[best].first, locations[best].commit, posterior[best]);
+            return std::nullopt;
+        }
+        const std::size_t c = *next;
+        if (m_obs[c].build == BuildState::unknown) {
+            return build(c);
+        }
+        // One more value of it, in one shuffled round with its references:
+        // the first time with one run of the end whose level rests on fewer
+        // values; and a level resting on fewer values than the commit will
+        // have gets its end run too, since no number of values of the
+        // commit can make up for an imprecise reference.
+        const std::size_t n = values(c);
+        const std::size_t target = n + 1;
+        std::vector<std::size_t> positions{c};
+        if (n == 0) {
+            positions.push_back(left.n <= right.n ? a : b);
+        }
+        for (const auto& [end, pool] : {std::pair{a, left.n}, std::pair{b, right.n}}) {
+            for (std::size_t k = pool; k < target; ++k) {
+                positions.push_back(end);
+            }
+        }
+        return measure(std::move(positions), 1);
+    }
+
+    // Commit c of gap i becomes a level of its own.
+    void split_gap(std::size_t i, std::size_t c) {
+        const std::size_t a = m_segments[i].last();
+        const std::size_t b = m_segments[i + 1].first();
+        if (m_pending_rule_out.first) {
+            m_ruled_out.emplace_back(a, c);
+        }
+        if (m_pending_rule_out.second) {
+            m_ruled_out.emplace_back(c, b);
+        }
+        m_pending_rule_out = {};
+        m_segments.insert(m_segments.begin() + static_cast<std::ptrdiff_t>(i) + 1, Segment{{c}});
+    }
+
+    // The step of gap i is at `commit` (or at one of the skipped commits from
+    // `first` on): the commits measured before join the left level, those
+    // from `commit` on the right one.
+    void narrow_gap(std::size_t i, std::size_t first, std::size_t commit, double probability) {
+        const std::size_t a = m_segments[i].last();
+        const std::size_t b = m_segments[i + 1].first();
         auto& left = m_segments[i];
         auto& right = m_segments[i + 1];
-        if (side == Side::left) {
-            left.members.push_back(mid);
-        } else if (side == Side::right) {
-            right.members.insert(right.members.begin(), mid);
-        } else {
-            if (m_pending_rule_out.first) {
-                m_ruled_out.emplace_back(a, mid);
+        const Level l = level(left);
+        const Level r = level(right);
+        const double sign = orientation();
+        std::vector<std::size_t> to_right;
+        for (std::size_t c = a + 1; c < b; ++c) {
+            if (skipped(c) || values(c) == 0) {
+                continue;
             }
-            if (m_pending_rule_out.second) {
-                m_ruled_out.emplace_back(mid, b);
+            const bool is_right = c >= commit;
+            const Level x = level(c);
+            const Segment& joined = is_right ? right : left;
+            const Verdict verdict = level_verdict(joined);
+            decide(c, verdict,
+                   fmt::format("{}: the step is at {} with probability {:.4f}; level {:.6g} vs "
+                               "{:.6g} and {:.6g}, {} values, sd {:.3g}",
+                               to_string(verdict), commit == first ? fmt::format("position {}", commit)
+                                                                   : fmt::format("positions {}-{}", first, commit),
+                               probability, sign * x.mean, sign * l.mean, sign * r.mean, x.n,
+                               m_sigma));
+            if (is_right) {
+                to_right.push_back(c);
+            } else {
+                left.members.push_back(c);
             }
-            m_pending_rule_out = {};
-            m_segments.insert(m_segments.begin() + static_cast<std::ptrdiff_t>(i) + 1,
-                              Segment{{mid}});
         }
-        return std::nullopt;
+        right.members.insert(right.members.begin(), to_right.begin(), to_right.end());
     }
 
     // How many values a candidate of gap i gets: four times what a candidate
@@ -579,64 +726,45 @@ private:
                                        std::min<std::size_t>(8, most), most);
     }
 
-    // The candidate against the levels on both sides of its gap.
-    Side classify(std::size_t p, std::size_t gap, bool last_look) {
+    // Whether measured commit p of gap i sits at a level of its own, neither
+    // the left nor the right one (recorded as a decision when it does).
+    bool own_level(std::size_t p, std::size_t gap, bool last_look) {
         const Level left = level(m_segments[gap]);
         const Level right = level(m_segments[gap + 1]);
         const Level x = level(p);
         if (x.n == 0) {
-            return Side::unknown;
+            return false;
         }
         const double middle = (left.mean + right.mean) / 2;
         const double z_mid =
             (x.mean - middle) / std::sqrt(x.se * x.se + (left.se * left.se + right.se * right.se) / 4);
         const double z_left = (x.mean - left.mean) / std::hypot(x.se, left.se);
         const double z_right = (right.mean - x.mean) / std::hypot(x.se, right.se);
-        // A candidate the search has moved on from keeps its side unless the
-        // evidence turns clearly against it: more values of the references
-        // should not send the search back for a marginal change.
+        // A commit the search has moved on from is re-judged at a lower
+        // threshold, so more values of the references do not send the search
+        // back for a marginal change.
         const double relax = p == m_latest_candidate ? 1.0 : k_settled;
-        const double t_step = m_t_step * relax;
         const double t_between = m_t_between * relax;
 
-        Side side = Side::unknown;
         std::string rule;
         if (z_left >= t_between && z_right >= t_between) {
-            side = Side::between;
             rule = fmt::format("between both levels, t {:.1f} and {:.1f} >= {:.1f}", z_left,
                                z_right, t_between);
-        } else if (z_mid <= -t_step) {
-            side = Side::left;
-            rule = fmt::format("below the midpoint, t = {:.1f} <= -{:.1f}", z_mid, t_step);
-        } else if (z_mid >= t_step) {
-            side = Side::right;
-            rule = fmt::format("above the midpoint, t = {:.1f} >= {:.1f}", z_mid, t_step);
         } else if (const auto flat = flat_side(x, left, right, z_left, z_right)) {
-            side = Side::between;
             rule = *flat;
-        } else if (last_look) {
+        } else if (last_look && std::abs(z_mid) < m_t_step) {
             // Neither level after many times the values a step of this gap
             // needs: a level of its own, whose sides are judged by their size.
-            side = Side::between;
             rule = fmt::format("at neither level after {} values (t = {:.1f} from the midpoint)",
                                x.n, z_mid);
+        } else {
+            return false;
         }
-        if (side == Side::unknown) {
-            return side;
-        }
-        const bool good_level = gap == 0 && side == Side::left;
-        const bool bad_level = gap + 2 == m_segments.size() && side == Side::right;
-        const Verdict verdict = side == Side::between ? Verdict::between
-                                : good_level          ? Verdict::good
-                                : bad_level           ? Verdict::bad
-                                : side == Side::left  ? level_verdict(m_segments[gap])
-                                                      : level_verdict(m_segments[gap + 1]);
         const double sign = orientation();
-        decide(p, verdict,
-               fmt::format("{} ({}); level {:.6g} vs {:.6g} and {:.6g}, {} values, sd {:.3g}",
-                           to_string(verdict), rule, sign * x.mean, sign * left.mean,
-                           sign * right.mean, x.n, m_sigma));
-        return side;
+        decide(p, Verdict::between,
+               fmt::format("between ({}); level {:.6g} vs {:.6g} and {:.6g}, {} values, sd {:.3g}",
+                           rule, sign * x.mean, sign * left.mean, sign * right.mean, x.n, m_sigma));
+        return true;
     }
 
     // A candidate on a slope (a gradual creep, or two small steps): a level
@@ -645,9 +773,12 @@ private:
     // clearly a step. The sides ruled out are never searched.
     std::optional<std::string> flat_side(const Level& x, const Level& left, const Level& right,
                                          double z_left, double z_right) {
+        if (x.n < k_slope_min_values) {
+            return std::nullopt;  // a bound at 70 % on a few values rules out nothing
+        }
         const double min_effect = m_decide.min_effect * scale();
-        const double upper_left = x.mean - left.mean + m_t_rule_out * std::hypot(x.se, left.se);
-        const double upper_right = right.mean - x.mean + m_t_rule_out * std::hypot(x.se, right.se);
+        const double upper_left = x.mean - left.mean + m_t_slope * std::hypot(x.se, left.se);
+        const double upper_right = right.mean - x.mean + m_t_slope * std::hypot(x.se, right.se);
         const bool left_out = upper_left < min_effect;
         const bool right_out = upper_right < min_effect;
         const bool left_step = z_left >= m_t_step;
@@ -755,8 +886,12 @@ private:
     }
 
     // Splits the first segment whose first and last members differ by a
-    // regression of a culprit's size; true when one was split.
-    bool split_mixed_segment() {
+    // regression of a culprit's size (a second, smaller culprit that the
+    // search put on one side). A difference of min_effect or more that is not
+    // yet significant gets more values of the end that rests on fewer, up to
+    // max_samples.
+    std::optional<Action> split_mixed_segment(bool& split) {
+        const auto cap = static_cast<std::size_t>(m_decide.max_samples);
         for (std::size_t i = 0; i < m_segments.size(); ++i) {
             const auto& seg = m_segments[i];
             if (seg.members.size() < 2) {
@@ -766,15 +901,23 @@ private:
             const Level last = level(seg.last());
             const double step = last.mean - first.mean;
             const double t = step / std::hypot(first.se, last.se);
-            if (step >= k_open_fraction * m_decide.min_effect * scale() && t >= m_t_step) {
+            const double min_effect = m_decide.min_effect * scale();
+            if (step >= k_open_fraction * min_effect && t >= m_t_step) {
                 const Segment left{{seg.first()}};
                 const Segment right{{seg.last()}};
                 m_segments[i] = right;
                 m_segments.insert(m_segments.begin() + static_cast<std::ptrdiff_t>(i), left);
-                return true;
+                split = true;
+                return std::nullopt;
+            }
+            const std::size_t thin = first.n <= last.n ? seg.first() : seg.last();
+            if (step >= min_effect && values(thin) < cap) {
+                m_open_positions = {seg.first(), seg.last()};
+                const std::size_t more = std::min(next_look(values(thin)), cap) - values(thin);
+                return measure(std::vector<std::size_t>(more, thin), 1);
             }
         }
-        return false;
+        return std::nullopt;
     }
 
     Outcome finish() {
@@ -872,6 +1015,7 @@ private:
     double m_t_confirm = 0;
     double m_t_between = 0;
     double m_t_rule_out = 0;
+    double m_t_slope = 0;
 
     std::vector<Segment> m_segments;
     std::set<std::size_t> m_confirmed;  // culprit positions confirmed against their parent

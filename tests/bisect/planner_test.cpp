@@ -62,10 +62,10 @@ TEST_CASE("planner finds a planted culprit in few builds", "[planner]") {
         CHECK(c.p_value < 0.001);
         CHECK(c.share == Approx(1.0).margin(0.25));
         CHECK(result.builds <= 2 + 7);  // ends plus ~log2(38)
-        // Good and bad take `samples` rounds, each candidate at least two
-        // values, and the culprit and its parent at least four shared rounds;
+        // Good and bad take `samples` rounds, each candidate at least one
+        // value, and the culprit and its parent at least four shared rounds;
         // a 20 % step at 3 % noise needs little more than that.
-        CHECK(result.probe_runs >= 2 * 10 + 2 * static_cast<int>(result.builds - 2) + 2 * 4);
+        CHECK(result.probe_runs >= 2 * 10 + static_cast<int>(result.builds - 2) + 2 * 4);
         CHECK(result.probe_runs <= 80);
     }
 }
@@ -186,7 +186,7 @@ TEST_CASE("segmentation finds two culprits that share the shift", "[planner]") {
         for (const auto& c : result.outcome.culprits) {
             shares += c.share;
         }
-        CHECK(shares == Approx(1.0).margin(0.25));
+        CHECK(shares == Approx(1.0).margin(0.3));
     }
 }
 
@@ -312,4 +312,59 @@ TEST_CASE("confirmation rejects a step that the search's own values suggested", 
     CHECK(plan.verdicts[3] == Verdict::good);
     REQUIRE(std::holds_alternative<DoneAction>(plan.next) == false);
     CHECK(std::find(plan.open.begin(), plan.open.end(), 4u) != plan.open.end());
+}
+
+namespace {
+
+// Good (0) at 100 and bad (last) at 120, ten rounds each, sd about 1.
+Observations reproduced_ends(std::size_t count) {
+    Observations obs(count);
+    std::mt19937_64 rng(11);
+    std::normal_distribution<double> noise(0, 1);
+    for (std::int64_t r = 1; r <= 10; ++r) {
+        for (std::size_t p : {std::size_t{0}, count - 1}) {
+            obs[p].build = BuildState::ok;
+            obs[p].values.push_back((p == 0 ? 100 : 120) + noise(rng));
+            obs[p].rounds.push_back(r);
+        }
+    }
+    return obs;
+}
+
+}  // namespace
+
+TEST_CASE("the next commit is the one whose side is most in doubt", "[planner]") {
+    // Position 4 of 0..8 measures like good: the step is in 5..8, each
+    // equally likely, so 6 is as likely good as bad.
+    Observations obs = reproduced_ends(9);
+    obs[4].build = BuildState::ok;
+    for (std::int64_t r = 11; r <= 13; ++r) {
+        obs[4].values.push_back(100 + 0.1 * static_cast<double>(r - 12));
+        obs[4].rounds.push_back(r);
+    }
+    const Plan plan = plan_next(settings(), obs);
+    REQUIRE(std::holds_alternative<BuildAction>(plan.next));
+    CHECK(std::get<BuildAction>(plan.next).position == 6);
+    CHECK(plan.open == std::vector<std::size_t>{5, 6, 7, 8});
+}
+
+TEST_CASE("one outlying value does not place a commit", "[planner]") {
+    // A single value of 200 at position 4 (of 0..8) says "bad" as loudly as a
+    // value may; one ordinary value of it outweighs that.
+    Observations obs = reproduced_ends(9);
+    obs[4].build = BuildState::ok;
+    obs[4].values = {200};
+    obs[4].rounds = {11};
+    Plan plan = plan_next(settings(), obs);
+    CHECK(std::holds_alternative<DoneAction>(plan.next) == false);
+    CHECK(plan.verdicts[4] == Verdict::untested);
+    CHECK(plan.open.size() > 4);  // still undecided on both sides of 4
+
+    obs[4].values = {200, 100.2, 99.8};
+    obs[4].rounds = {11, 12, 13};
+    plan = plan_next(settings(), obs);
+    // Two ordinary values against one outlier: 4 is now on the good side
+    // of the posterior: what is open lies after it.
+    REQUIRE_FALSE(plan.open.empty());
+    CHECK(plan.open.front() > 4);
 }
