@@ -1,9 +1,15 @@
 // Repository on libgit2; the only translation unit that includes <git2.h>.
 
+#include <algorithm>
 #include <array>
+#include <fstream>
+#include <set>
+#include <sstream>
 #include <string_view>
 
 #include <git2.h>
+#include <git2/sys/mempack.h>
+#include <git2/sys/repository.h>
 
 #include "bisect/repository.hpp"
 
@@ -26,6 +32,12 @@ using RepositoryHandle = Handle<git_repository, git_repository_free>;
 using ObjectHandle = Handle<git_object, git_object_free>;
 using CommitHandle = Handle<git_commit, git_commit_free>;
 using RevwalkHandle = Handle<git_revwalk, git_revwalk_free>;
+using IndexHandle = Handle<git_index, git_index_free>;
+using TreeHandle = Handle<git_tree, git_tree_free>;
+using OdbHandle = Handle<git_odb, git_odb_free>;
+using DiffHandle = Handle<git_diff, git_diff_free>;
+using TreeEntryHandle = Handle<git_tree_entry, git_tree_entry_free>;
+using BlobHandle = Handle<git_blob, git_blob_free>;
 
 // libgit2 keeps global state; initialised once per process, never shut down.
 void ensure_libgit2_initialised() {
@@ -68,6 +80,287 @@ CommitInfo describe(const git_commit* commit) {
 bool is_within(const std::filesystem::path& inner, const std::filesystem::path& outer) {
     auto relative = inner.lexically_relative(outer);
     return !relative.empty() && *relative.begin() != "..";
+}
+
+
+// Submodules nested deeper than this are not checked out (a cycle guard).
+constexpr int k_max_submodule_depth = 8;
+
+void write_text(const std::filesystem::path& path, const std::string& text) {
+    std::ofstream out(path, std::ios::binary | std::ios::trunc);
+    out << text;
+}
+
+// The name .gitmodules (in tree) gives the submodule at path; path itself
+// when it says nothing (git's default name).
+std::string submodule_name(git_repository* repository, const git_tree* tree,
+                           const std::string& path) {
+    git_tree_entry* raw_entry = nullptr;
+    if (git_tree_entry_bypath(&raw_entry, tree, ".gitmodules") != 0) {
+        return path;
+    }
+    TreeEntryHandle entry(raw_entry);
+    git_blob* raw_blob = nullptr;
+    if (git_blob_lookup(&raw_blob, repository, git_tree_entry_id(entry.get())) != 0) {
+        return path;
+    }
+    BlobHandle blob(raw_blob);
+    std::istringstream lines(std::string(static_cast<const char*>(git_blob_rawcontent(blob.get())),
+                                         static_cast<std::size_t>(git_blob_rawsize(blob.get()))));
+    std::string line;
+    std::string name;
+    while (std::getline(lines, line)) {
+        const std::string_view t = trim(line);
+        if (t.starts_with("[submodule \"") && t.ends_with("\"]")) {
+            name = std::string(t.substr(12, t.size() - 14));
+        } else if (t.starts_with("path") && !name.empty()) {
+            const auto eq = t.find('=');
+            if (eq != std::string_view::npos && trim(t.substr(4, eq - 4)).empty() &&
+                trim(t.substr(eq + 1)) == path) {
+                return name;
+            }
+        }
+    }
+    return path;
+}
+
+// Opens a repository's git directory (or a working tree holding .git) as
+// bare: its own idea of a working tree (core.worktree, which for a
+// submodule's clone may name a directory that is gone) does not matter.
+int open_git_dir(git_repository** out, const char* path) {
+    return git_repository_open_ext(out, path,
+                                   GIT_REPOSITORY_OPEN_NO_SEARCH | GIT_REPOSITORY_OPEN_BARE,
+                                   nullptr);
+}
+
+// libgit2 parses only git-style patches: a plain unified diff (`diff -u`,
+// `--- a/f` / `+++ b/f` with no `diff --git` line) gets that line added.
+std::string git_style_patch(const std::string& text) {
+    if (text.find("diff --git ") != std::string::npos) {
+        return text;
+    }
+    std::istringstream in(text);
+    std::vector<std::string> lines;
+    for (std::string line; std::getline(in, line);) {
+        lines.push_back(line);
+    }
+    auto path_of = [](const std::string& header) {
+        std::string path = header.substr(4);
+        path = path.substr(0, path.find('\t'));  // diff -u appends a timestamp after a tab
+        return path.size() > 2 && path[1] == '/' ? path.substr(2) : path;
+    };
+    std::string out;
+    for (std::size_t i = 0; i < lines.size(); ++i) {
+        if (lines[i].starts_with("--- ") && i + 1 < lines.size() &&
+            lines[i + 1].starts_with("+++ ")) {
+            const std::string path = lines[i + 1].substr(4).starts_with("/dev/null")
+                                         ? path_of(lines[i])
+                                         : path_of(lines[i + 1]);
+            out += "diff --git a/" + path + " b/" + path + "\n";
+            // Without the timestamps `diff -u` appends after a tab.
+            lines[i] = lines[i].substr(0, lines[i].find('\t'));
+            lines[i + 1] = lines[i + 1].substr(0, lines[i + 1].find('\t'));
+        }
+        out += lines[i] + "\n";
+    }
+    return out;
+}
+
+// The commit's tree with the patches applied, built in the in-memory object
+// store of repository (nothing is written to the repository on disk).
+Result<TreeHandle> patched_tree(git_repository* repository, TreeHandle tree,
+                                const std::vector<Patch>& patches, const std::string& commit) {
+    for (const auto& patch : patches) {
+        const std::string text = git_style_patch(patch.text);
+        git_diff* raw_diff = nullptr;
+        int status = git_diff_from_buffer(&raw_diff, text.data(), text.size());
+        DiffHandle diff(raw_diff);
+        git_index* raw_index = nullptr;
+        if (status == 0) {
+            status = git_apply_to_tree(&raw_index, repository, tree.get(), diff.get(), nullptr);
+        }
+        IndexHandle patched(raw_index);
+        git_oid tree_id;
+        if (status == 0) {
+            status = git_index_write_tree_to(&tree_id, patched.get(), repository);
+        }
+        git_tree* raw_tree = nullptr;
+        if (status == 0) {
+            status = git_tree_lookup(&raw_tree, repository, &tree_id);
+        }
+        if (status != 0) {
+            return runtime_error(fmt::format("patch {} does not apply to {}: {}", patch.name,
+                                             commit.substr(0, 10), last_git_error()));
+        }
+        tree.reset(raw_tree);
+    }
+    return tree;
+}
+
+// The incremental checkout of Repository::checkout, for a repository and
+// (recursively) its submodules. source is only read; a private handle on the
+// same git directory gets the worktree and index_file, so libgit2's checkout
+// compares the target with that index (stat data included) instead of the
+// user's.
+Result<void> checkout_into(git_repository* source, const std::string& location,
+                           const git_oid& commit_id, const std::filesystem::path& directory,
+                           const std::filesystem::path& index_file,
+                           const std::vector<Patch>& patches, int depth) {
+    namespace fs = std::filesystem;
+    const std::string commit = to_hex(commit_id);
+    auto fail = [&](const std::string& action) {
+        return runtime_error(fmt::format("{} {} into {}: {} (in {})", action, commit.substr(0, 10),
+                                         directory.string(), last_git_error(), location));
+    };
+    std::error_code ec;
+    // A worktree whose last checkout did not finish is rebuilt from scratch: its
+    // index no longer says what is on disk.
+    const fs::path busy = index_file.string() + ".busy";
+    const bool fresh = !fs::exists(index_file, ec) || !fs::is_directory(directory, ec) ||
+                       fs::exists(busy, ec);
+    if (fresh) {
+        fs::remove_all(directory, ec);
+        fs::remove(index_file, ec);
+        fs::remove_all(index_file.string() + ".modules", ec);
+    }
+    fs::create_directories(directory, ec);
+    if (!ec) {
+        fs::create_directories(index_file.parent_path(), ec);
+    }
+    if (ec) {
+        return runtime_error(
+            fmt::format("cannot create {}: {}", directory.string(), ec.message()));
+    }
+    write_text(busy, commit + "\n");
+
+    git_repository* raw_repository = nullptr;
+    if (open_git_dir(&raw_repository, git_repository_path(source)) != 0) {
+        return fail("cannot open the repository to check out");
+    }
+    RepositoryHandle repository(raw_repository);
+    git_odb* raw_odb = nullptr;
+    git_odb_backend* memory = nullptr;
+    int status = git_repository_odb(&raw_odb, repository.get());
+    OdbHandle odb(raw_odb);
+    if (status == 0 && !patches.empty()) {
+        status = git_mempack_new(&memory);  // owned by the odb once added
+        if (status == 0) {
+            status = git_odb_add_backend(odb.get(), memory, 1000);
+        }
+    }
+    if (status == 0) {
+        status = git_repository_set_workdir(repository.get(), directory.c_str(), 0);
+    }
+    git_index* raw_index = nullptr;
+    if (status == 0) {
+        status = git_index_open(&raw_index, index_file.c_str());
+    }
+    IndexHandle index(raw_index);
+    if (status == 0) {
+        status = git_repository_set_index(repository.get(), index.get());
+    }
+    git_commit* raw_commit = nullptr;
+    if (status == 0) {
+        status = git_commit_lookup(&raw_commit, repository.get(), &commit_id);
+    }
+    CommitHandle commit_handle(raw_commit);
+    git_tree* raw_tree = nullptr;
+    if (status == 0) {
+        status = git_commit_tree(&raw_tree, commit_handle.get());
+    }
+    if (status != 0) {
+        return fail("cannot check out");
+    }
+    auto tree = patched_tree(repository.get(), TreeHandle(raw_tree), patches, commit);
+    if (!tree) {
+        fs::remove(busy, ec);  // nothing was written
+        return std::unexpected(tree.error());
+    }
+
+    git_checkout_options options;
+    git_checkout_options_init(&options, GIT_CHECKOUT_OPTIONS_VERSION);
+    // FORCE: make every tracked file match the target, restoring files the
+    // last build modified; untracked files (build outputs) stay.
+    options.checkout_strategy = GIT_CHECKOUT_FORCE;
+    options.baseline_index = index.get();
+    if (git_checkout_tree(repository.get(), reinterpret_cast<const git_object*>(tree->get()),
+                          &options) != 0) {
+        return fail("cannot check out");
+    }
+
+    // Submodules: every gitlink of the tree, at its recorded commit.
+    std::vector<std::pair<std::string, git_oid>> gitlinks;
+    git_tree_walk(
+        tree->get(), GIT_TREEWALK_PRE,
+        [](const char* root, const git_tree_entry* entry, void* payload) {
+            if (git_tree_entry_filemode(entry) == GIT_FILEMODE_COMMIT) {
+                static_cast<std::vector<std::pair<std::string, git_oid>>*>(payload)->emplace_back(
+                    std::string(root) + git_tree_entry_name(entry), *git_tree_entry_id(entry));
+            }
+            return 0;
+        },
+        &gitlinks);
+    const fs::path modules_state = index_file.string() + ".modules";
+    std::set<std::string> now;
+    for (const auto& [path, id] : gitlinks) {
+        now.insert(path);
+        if (depth >= k_max_submodule_depth) {
+            continue;
+        }
+        const std::string name = submodule_name(repository.get(), tree->get(), path);
+        const char* workdir = git_repository_workdir(source);
+        std::vector<fs::path> candidates = {fs::path(git_repository_path(source)) / "modules" / name,
+                                            fs::path(git_repository_path(source)) / "modules" / path};
+        if (workdir != nullptr) {
+            candidates.push_back(fs::path(workdir) / path);
+        }
+        RepositoryHandle module;
+        for (const auto& candidate : candidates) {
+            git_repository* raw_module = nullptr;
+            if (!fs::exists(candidate, ec) || open_git_dir(&raw_module, candidate.c_str()) != 0) {
+                continue;
+            }
+            RepositoryHandle opened(raw_module);
+            git_commit* raw_sub_commit = nullptr;
+            if (git_commit_lookup(&raw_sub_commit, opened.get(), &id) == 0) {
+                git_commit_free(raw_sub_commit);
+                module = std::move(opened);
+                break;
+            }
+        }
+        if (!module) {
+            return runtime_error(fmt::format(
+                "submodule {} of {} needs commit {}, which no local clone of it has (run `git "
+                "submodule update --init --recursive` in {})",
+                path, commit.substr(0, 10), to_hex(id).substr(0, 10), location));
+        }
+        std::string state_name = path;
+        std::replace(state_name.begin(), state_name.end(), '/', '%');
+        auto checked = checkout_into(module.get(), location + "/" + path, id, directory / path,
+                                     modules_state / (state_name + ".index"), {}, depth + 1);
+        if (!checked) {
+            return checked;
+        }
+    }
+    // Submodules the previous commit had and this one has not.
+    if (fs::is_directory(modules_state, ec)) {
+        for (const auto& entry : fs::directory_iterator(modules_state, ec)) {
+            const std::string file = entry.path().filename().string();
+            if (!file.ends_with(".index")) {
+                continue;
+            }
+            std::string path = file.substr(0, file.size() - 6);
+            std::replace(path.begin(), path.end(), '%', '/');
+            if (now.count(path) == 0) {
+                fs::remove_all(directory / path, ec);
+                fs::remove(entry.path(), ec);
+                fs::remove(entry.path().string() + ".busy", ec);
+                fs::remove_all(entry.path().string() + ".modules", ec);
+            }
+        }
+    }
+    fs::remove(busy, ec);
+    return {};
 }
 
 // Not thread-safe: one call at a time (a git_repository may not be shared
@@ -218,6 +511,39 @@ class GitRepository final : public Repository {
             return git_failure(fmt::format("cannot export {} into {}", commit, directory.string()));
         }
         return {};
+    }
+
+    Result<std::string> tree_id(const std::string& commit) override {
+        auto found = lookup(commit);
+        if (!found) {
+            return std::unexpected(found.error());
+        }
+        return to_hex(*git_commit_tree_id(found->get()));
+    }
+
+    Result<void> checkout(const std::string& commit, const std::filesystem::path& directory,
+                          const std::filesystem::path& index_file,
+                          const std::vector<Patch>& patches) override {
+        git_oid id;
+        if (commit.size() != GIT_OID_HEXSZ ||
+            git_oid_fromstrn(&id, commit.data(), commit.size()) != 0) {
+            return runtime_error(fmt::format("cannot check out '{}': not a full commit id", commit));
+        }
+        std::error_code error;
+        const auto target =
+            std::filesystem::weakly_canonical(std::filesystem::absolute(directory), error);
+        for (const char* own : {git_repository_path(m_repository.get()),
+                                git_repository_workdir(m_repository.get())}) {
+            if (own != nullptr &&
+                is_within(std::filesystem::weakly_canonical(own, error), target)) {
+                return usage_error(fmt::format(
+                    "refusing to check out into {}: it holds the repository {} (pick a separate "
+                    "work directory)",
+                    directory.string(), m_location));
+            }
+        }
+        return checkout_into(m_repository.get(), m_location, id, target,
+                             std::filesystem::absolute(index_file), patches, 0);
     }
 
   private:

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "config/config.hpp"  // Patch
 #include "util/error.hpp"
 
 namespace perfbisect {
@@ -52,6 +53,26 @@ public:
     // missing. The repository's own working tree, index and HEAD are untouched.
     virtual Result<void> export_tree(const std::string& commit,
                                      const std::filesystem::path& directory) = 0;
+
+    // The id of the commit's (root) tree: commits with the same tree build the
+    // same program. Submodule revisions are part of it.
+    virtual Result<std::string> tree_id(const std::string& commit) = 0;
+
+    // Moves a worktree that perfbisect owns to commit, writing only the files
+    // that differ from what index_file says is there (so a build tool sees
+    // unchanged files with unchanged timestamps), deleting the files the
+    // commit does not have, and leaving untracked files (build outputs) alone.
+    // A missing index_file (or directory) means a new worktree: the directory
+    // is emptied and the whole tree written. Tracked files the build modified
+    // are restored. patches (unified diffs, applied in order in memory before
+    // anything is written) make a patched tree the target; a patch that does
+    // not apply is a runtime error saying which, and nothing is written.
+    // Submodules are checked out at the commit's recorded revision from the
+    // repository's clones of them (.git/modules). The repository's own
+    // working tree, index and HEAD are untouched.
+    virtual Result<void> checkout(const std::string& commit, const std::filesystem::path& directory,
+                                  const std::filesystem::path& index_file,
+                                  const std::vector<Patch>& patches) = 0;
 };
 
 // Opens the repository at path (or a parent of it). Not a repository: usage

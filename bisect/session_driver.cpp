@@ -84,6 +84,8 @@ BuildRecord build_record(const CommitInfo& commit, const std::string& fingerprin
     record.worktree = outcome.worktree.string();
     record.log_path = outcome.log_path.string();
     record.session = session;
+    record.tree_id = outcome.tree;
+    record.reused = outcome.reused;
     return record;
 }
 
@@ -182,16 +184,26 @@ void SessionDriver::build(const std::string& session, const CommitInfo& commit,
         throw_interrupted(session);
     }
     m_cache.store_build(build_record(commit, m_build_fingerprint, outcome, session));
-    const std::string message =
-        outcome.ok ? fmt::format("built {} in {}", commit.short_id(), format_seconds(outcome.seconds))
-                   : fmt::format("build of {} failed: {} (log: {})", commit.short_id(),
-                                 outcome.reason, outcome.log_path.string());
-    m_cache.append_event(session, "build", message,
-                         fmt::format(R"({{"position":{},"commit":{},"ok":{},"seconds":{}}})",
-                                     position, json_quote(commit.id), outcome.ok, outcome.seconds));
-    if (!outcome.ok) {
-        m_reporter.progress(message);
+    std::string message;
+    if (outcome.reused) {
+        message = fmt::format("{} has the tree of a commit built before: reused its artifacts",
+                              commit.short_id());
+    } else if (outcome.ok) {
+        message = fmt::format("built {} in {}", commit.short_id(), format_seconds(outcome.seconds));
+    } else {
+        message = fmt::format("build of {} failed after {}: {}{}", commit.short_id(),
+                              format_seconds(outcome.seconds), outcome.reason,
+                              outcome.log_path.empty() ? ""
+                                                       : " (log: " + outcome.log_path.string() + ")");
     }
+    if (!outcome.note.empty() && !outcome.reused) {
+        message += " (" + outcome.note + ")";
+    }
+    m_cache.append_event(
+        session, "build", message,
+        fmt::format(R"({{"position":{},"commit":{},"ok":{},"reused":{},"seconds":{}}})", position,
+                    json_quote(commit.id), outcome.ok, outcome.reused, outcome.seconds));
+    m_reporter.progress(message);
 }
 
 void SessionDriver::measure(const std::string& session, const CommitRange& range,

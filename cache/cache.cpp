@@ -95,6 +95,21 @@ CREATE TABLE metric_values (
 );
 CREATE INDEX metric_values_by_session ON metric_values (session_id, run);
 )sql",
+    // 3: builds know their tree and whether they reused another build's
+    // artifacts; the artifact store, keyed by build fingerprint and tree.
+    R"sql(
+ALTER TABLE builds ADD COLUMN tree_id TEXT NOT NULL DEFAULT '';
+ALTER TABLE builds ADD COLUMN reused INTEGER NOT NULL DEFAULT 0;
+CREATE TABLE artifacts (
+    fingerprint TEXT NOT NULL,
+    tree_id TEXT NOT NULL,
+    path TEXT NOT NULL,
+    bytes INTEGER NOT NULL,
+    created REAL NOT NULL,
+    last_used REAL NOT NULL,
+    PRIMARY KEY (fingerprint, tree_id)
+);
+)sql",
 };
 
 static_assert(std::size(k_migrations) == Cache::k_schema_version);
@@ -138,12 +153,21 @@ BuildRecord read_build(const Statement& s) {
     b.log_path = s.column_text(7);
     b.session = s.column_text(8);
     b.created = s.column_int(9);
+    b.tree_id = s.column_text(10);
+    b.reused = s.column_int(11) != 0;
     return b;
 }
 
 constexpr const char* k_build_columns =
     "commit_id, fingerprint, ok, reason, seconds, artifacts_dir, worktree, log_path, session_id, "
-    "created";
+    "created, tree_id, reused";
+
+ArtifactRecord read_artifact(const Statement& s) {
+    return ArtifactRecord{s.column_text(0), s.column_text(1), s.column_text(2), s.column_int(3),
+                          s.column_double(4), s.column_double(5)};
+}
+
+constexpr const char* k_artifact_columns = "fingerprint, tree_id, path, bytes, created, last_used";
 
 }  // namespace
 
@@ -304,7 +328,7 @@ std::optional<BuildRecord> Cache::find_build(const std::string& commit,
 }
 
 void Cache::store_build(const BuildRecord& b) {
-    m_db.prepare(fmt::format("INSERT OR REPLACE INTO builds ({}) VALUES (?,?,?,?,?,?,?,?,?,?)",
+    m_db.prepare(fmt::format("INSERT OR REPLACE INTO builds ({}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
                              k_build_columns))
         .bind(1, b.commit)
         .bind(2, b.fingerprint)
@@ -316,7 +340,58 @@ void Cache::store_build(const BuildRecord& b) {
         .bind(8, b.log_path)
         .bind(9, b.session)
         .bind(10, b.created != 0 ? b.created : static_cast<std::int64_t>(now_seconds()))
+        .bind(11, b.tree_id)
+        .bind(12, static_cast<std::int64_t>(b.reused ? 1 : 0))
         .run();
+}
+
+std::optional<ArtifactRecord> Cache::find_artifact(const std::string& fingerprint,
+                                                   const std::string& tree_id) {
+    Statement s = m_db.prepare(fmt::format(
+        "SELECT {} FROM artifacts WHERE fingerprint = ? AND tree_id = ?", k_artifact_columns));
+    s.bind(1, fingerprint).bind(2, tree_id);
+    if (!s.step()) {
+        return std::nullopt;
+    }
+    return read_artifact(s);
+}
+
+void Cache::store_artifact(const ArtifactRecord& a) {
+    const double now = now_seconds();
+    m_db.prepare(fmt::format("INSERT OR REPLACE INTO artifacts ({}) VALUES (?,?,?,?,?,?)",
+                             k_artifact_columns))
+        .bind(1, a.fingerprint)
+        .bind(2, a.tree_id)
+        .bind(3, a.path)
+        .bind(4, a.bytes)
+        .bind(5, a.created != 0 ? a.created : now)
+        .bind(6, a.last_used != 0 ? a.last_used : now)
+        .run();
+}
+
+void Cache::touch_artifact(const std::string& fingerprint, const std::string& tree_id) {
+    m_db.prepare("UPDATE artifacts SET last_used = ? WHERE fingerprint = ? AND tree_id = ?")
+        .bind(1, now_seconds())
+        .bind(2, fingerprint)
+        .bind(3, tree_id)
+        .run();
+}
+
+void Cache::remove_artifact(const std::string& fingerprint, const std::string& tree_id) {
+    m_db.prepare("DELETE FROM artifacts WHERE fingerprint = ? AND tree_id = ?")
+        .bind(1, fingerprint)
+        .bind(2, tree_id)
+        .run();
+}
+
+std::vector<ArtifactRecord> Cache::list_artifacts() {
+    Statement s = m_db.prepare(
+        fmt::format("SELECT {} FROM artifacts ORDER BY last_used, rowid", k_artifact_columns));
+    std::vector<ArtifactRecord> out;
+    while (s.step()) {
+        out.push_back(read_artifact(s));
+    }
+    return out;
 }
 
 std::vector<BuildRecord> Cache::builds_by_session(const std::string& session) {

@@ -46,6 +46,19 @@ struct BuildRecord {
     std::string log_path;
     std::string session;             // the session that built it
     std::int64_t created = 0;
+    std::string tree_id;             // the commit's tree ("" in builds from before schema 2)
+    bool reused = false;             // nothing ran: the artifacts of the same tree were reused
+};
+
+// One saved set of artifacts in the artifact store, shared by every commit
+// with that tree.
+struct ArtifactRecord {
+    std::string fingerprint;         // the build fingerprint
+    std::string tree_id;
+    std::string path;                // the directory holding them
+    std::int64_t bytes = 0;          // their total size
+    double created = 0;              // unix seconds
+    double last_used = 0;            // unix seconds: stored, reused for a build, or kept
 };
 
 struct SampleRecord {
@@ -81,7 +94,7 @@ struct EventRecord {
 
 class Cache {
 public:
-    static constexpr int k_schema_version = 2;
+    static constexpr int k_schema_version = 3;
 
     // Opens or creates the database (and its directory), migrating an older
     // schema; a newer schema is an error telling to upgrade perfbisect.
@@ -108,6 +121,15 @@ public:
     // in one query (the driver asks after every action).
     std::vector<BuildRecord> builds_of_range(const std::string& session,
                                              const std::string& fingerprint);
+
+    // The artifact store's table (builders/artifact_store.hpp keeps the files).
+    std::optional<ArtifactRecord> find_artifact(const std::string& fingerprint,
+                                                const std::string& tree_id);
+    void store_artifact(const ArtifactRecord& artifact);
+    void touch_artifact(const std::string& fingerprint, const std::string& tree_id);
+    void remove_artifact(const std::string& fingerprint, const std::string& tree_id);
+    // Least recently used first.
+    std::vector<ArtifactRecord> list_artifacts();
 
     // Samples, in the order they were taken, with the values of the run's
     // other metrics; one transaction.

@@ -64,7 +64,10 @@ int drive(Cache& cache, const std::string& session, const Config& config,
     auto repository = value_or_throw(open_git_repository(config.repo.path));
     RealProcessRunner runner;
     const auto work = work_dir(cache.path());
-    LocalBuilder builder(*repository, runner, config.build, config.build_fingerprint(), work);
+    const CommitRange range = cache.load_range(session);
+    ArtifactStore store(cache, work / "artifacts", config.cache.max_artifacts_size);
+    LocalBuilder builder(*repository, runner, store, config.build, config.build_fingerprint(),
+                         BuildPlace{work, "session-" + session, {range.good().id, range.bad().id}});
     CommandProber prober(runner, config.probe, work / "scratch");
     value_or_throw(prober.check_machine());
     auto reporter = make_reporter(quiet);
@@ -191,7 +194,9 @@ int command_measure(const MeasureOptions& options, std::ostream& out) {
     auto build = cache.find_build(commit.id, fingerprint);
     if (!build || !build->ok || !std::filesystem::is_directory(build->artifacts_dir)) {
         fmt::print(stderr, "perfbisect: building {} {}\n", commit.short_id(), commit.subject);
-        LocalBuilder builder(*repository, runner, config.build, fingerprint, work);
+        ArtifactStore store(cache, work / "artifacts", config.cache.max_artifacts_size);
+        LocalBuilder builder(*repository, runner, store, config.build, fingerprint,
+                             BuildPlace{work, "measure-" + fingerprint.substr(0, 8), {commit.id}});
         const BuildOutcome outcome = builder.build(commit);
         if (outcome.interrupted) {
             throw Failure(ErrorKind::interrupted, "interrupted");

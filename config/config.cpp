@@ -45,6 +45,47 @@ const char* to_string(Direction direction) {
     return direction == Direction::lower_is_better ? "lower" : "higher";
 }
 
+const char* to_string(BuildStrategy strategy) {
+    switch (strategy) {
+        case BuildStrategy::clean: return "clean";
+        case BuildStrategy::fetch: return "fetch";
+        default: return "incremental";
+    }
+}
+
+Result<std::uint64_t> parse_size(const std::string& text) {
+    const std::string input = trim(text);
+    char* end = nullptr;
+    const double number = std::strtod(input.c_str(), &end);
+    std::string unit = trim(std::string(end));
+    for (auto& c : unit) {
+        c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    }
+    if (unit.ends_with("IB")) {
+        unit = unit.substr(0, unit.size() - 2);
+    } else if (unit.size() > 1 && unit.back() == 'B') {
+        unit.pop_back();
+    }
+    double scale = 0;
+    if (unit.empty() || unit == "B") {
+        scale = 1;
+    } else if (unit == "K") {
+        scale = 1024.0;
+    } else if (unit == "M") {
+        scale = 1024.0 * 1024;
+    } else if (unit == "G") {
+        scale = 1024.0 * 1024 * 1024;
+    } else if (unit == "T") {
+        scale = 1024.0 * 1024 * 1024 * 1024;
+    }
+    if (input.empty() || end == input.c_str() || scale == 0 || !std::isfinite(number) ||
+        number < 0) {
+        return usage_error(fmt::format(
+            "invalid size '{}' (write e.g. \"500M\", \"10G\" or a number of bytes)", text));
+    }
+    return static_cast<std::uint64_t>(number * scale);
+}
+
 Result<Seconds> parse_duration(const std::string& text) {
     const std::string input = trim(text);
     if (input.empty()) {
@@ -309,7 +350,7 @@ Result<Config> parse_config(const std::string& text, const std::filesystem::path
         ConfigReader r(origin);
         Config config;
         config.text = text;
-        r.check_keys(root, "", {"repo", "build", "probe", "decide", "budget"});
+        r.check_keys(root, "", {"repo", "build", "probe", "decide", "budget", "cache"});
 
         config.repo.path = base_dir;
         if (const auto* repo = section(r, root, "repo")) {
@@ -329,7 +370,9 @@ Result<Config> parse_config(const std::string& text, const std::filesystem::path
         if (build == nullptr) {
             r.fail("build", "missing section [build] with a `command` that builds the program");
         }
-        r.check_keys(*build, "build", {"command", "artifacts", "timeout", "env"});
+        r.check_keys(*build, "build",
+                     {"command", "artifacts", "timeout", "env", "strategy", "setup", "fetch",
+                      "patches", "ccache"});
         const auto* build_command = r.find(*build, "command");
         if (build_command == nullptr) {
             r.fail("build.command", "missing; give the command that builds one commit");
@@ -350,6 +393,69 @@ Result<Config> parse_config(const std::string& text, const std::filesystem::path
         }
         if (const auto* v = r.find(*build, "env")) {
             config.build.env = r.string_table(*v, "build.env");
+        }
+
+        if (const auto* v = r.find(*build, "strategy")) {
+            const std::string strategy = r.string_value(*v, "build.strategy");
+            if (strategy == "incremental") {
+                config.build.strategy = BuildStrategy::incremental;
+            } else if (strategy == "clean") {
+                config.build.strategy = BuildStrategy::clean;
+            } else if (strategy == "fetch") {
+                config.build.strategy = BuildStrategy::fetch;
+            } else {
+                r.fail("build.strategy",
+                       fmt::format("'{}' is not a strategy (use \"incremental\", \"clean\" or "
+                                   "\"fetch\")",
+                                   strategy));
+            }
+        }
+        if (const auto* v = r.find(*build, "setup")) {
+            config.build.setup = r.command_value(*v, "build.setup", build_placeholders);
+        }
+        if (const auto* v = r.find(*build, "fetch")) {
+            config.build.fetch =
+                r.command_value(*v, "build.fetch", {"commit", "short", "out"});
+        }
+        if (config.build.strategy == BuildStrategy::fetch && config.build.fetch.empty()) {
+            r.fail("build.fetch",
+                   "missing; strategy \"fetch\" needs the command that retrieves a commit's "
+                   "artifacts into {out}");
+        }
+        if (config.build.strategy != BuildStrategy::fetch && !config.build.fetch.empty()) {
+            r.fail("build.fetch",
+                   fmt::format("is set but strategy is \"{}\"; set strategy = \"fetch\" to use it",
+                               to_string(config.build.strategy)));
+        }
+        if (config.build.strategy == BuildStrategy::fetch && config.build.artifacts.empty()) {
+            r.fail("build.artifacts",
+                   "strategy \"fetch\" needs the artifacts the fetch command must provide");
+        }
+        if (const auto* v = r.find(*build, "patches")) {
+            for (const auto& name : r.string_array(*v, "build.patches")) {
+                const std::filesystem::path p(name);
+                const std::filesystem::path file = p.is_absolute() ? p : base_dir / p;
+                std::ifstream in(file, std::ios::binary);
+                std::ostringstream patch_text;
+                patch_text << in.rdbuf();
+                if (!in || std::filesystem::is_directory(file)) {
+                    r.fail("build.patches",
+                           fmt::format("cannot read the patch {} (paths are relative to the "
+                                       "config file)",
+                                       file.string()));
+                }
+                if (patch_text.str().find("\n@@ ") == std::string::npos &&
+                    !patch_text.str().starts_with("@@ ")) {
+                    r.fail("build.patches",
+                           fmt::format("{} is not a unified diff (make it with `git diff` or "
+                                       "`git format-patch`)",
+                                       file.string()));
+                }
+                config.build.patches.push_back(Patch{name, patch_text.str()});
+            }
+        }
+        if (const auto* v = r.find(*build, "ccache")) {
+            config.build.ccache = r.bool_value(*v, "build.ccache");
         }
 
         const std::set<std::string> probe_placeholders = {"commit", "short", "worktree",
@@ -516,6 +622,22 @@ Result<Config> parse_config(const std::string& text, const std::filesystem::path
                 config.budget.max_seconds = r.duration_value(*v, "budget.max_time").count();
             }
         }
+        if (const auto* cache = section(r, root, "cache")) {
+            r.check_keys(*cache, "cache", {"max_artifacts_size"});
+            if (const auto* v = r.find(*cache, "max_artifacts_size")) {
+                auto size = v->is_integer() ? Result<std::uint64_t>(static_cast<std::uint64_t>(
+                                                  std::max<std::int64_t>(0, v->as_integer())))
+                                            : parse_size(r.string_value(*v, "cache.max_artifacts_size"));
+                if (!size) {
+                    r.fail("cache.max_artifacts_size", size.error().message);
+                }
+                if (*size == 0) {
+                    r.fail("cache.max_artifacts_size",
+                           "must be above 0 (leave it out for no limit)");
+                }
+                config.cache.max_artifacts_size = *size;
+            }
+        }
         return config;
     } catch (const Failure& failure) {
         return std::unexpected(failure.error());
@@ -549,6 +671,16 @@ std::string Config::build_fingerprint() const {
     }
     for (const auto& [name, value] : build.env) {
         key += "\nenv " + name + "=" + value;
+    }
+    // Appended only when set, so fingerprints of configs without them stay as they were.
+    if (!build.setup.empty()) {
+        key += "\nsetup " + std::to_string(build.setup.shell);
+        for (const auto& word : build.setup.words) {
+            key += "\n" + word;
+        }
+    }
+    for (const auto& patch : build.patches) {
+        key += "\npatch " + fnv1a_hex(patch.text);
     }
     return fnv1a_hex(key);
 }

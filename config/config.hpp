@@ -6,6 +6,7 @@
 // the key and the file.
 
 #include <chrono>
+#include <cstdint>
 #include <filesystem>
 #include <map>
 #include <string>
@@ -34,11 +35,34 @@ struct RepoConfig {
     bool first_parent = true;
 };
 
+// How a commit's checkout is prepared ([build] strategy).
+enum class BuildStrategy {
+    incremental,  // one reusable worktree; only the files that differ are written
+    clean,        // a fresh worktree per commit, removed once its artifacts are saved
+    fetch,        // run [build] fetch to retrieve prebuilt artifacts; build incrementally when it fails
+};
+
+// A patch applied to every checkout before building ([build] patches).
+struct Patch {
+    std::string name;  // as the config names it, for messages
+    std::string text;  // a unified diff, as `git diff` or `git format-patch` writes it
+};
+
 struct BuildConfig {
     Command command;
     std::vector<std::string> artifacts;  // paths relative to the worktree; copied per commit
-    Seconds timeout{20 * 60};
+    Seconds timeout{20 * 60};            // for each of setup, fetch and command
     std::map<std::string, std::string> env;
+    BuildStrategy strategy = BuildStrategy::incremental;
+    Command setup;                       // empty: none; runs in a new worktree before command
+    Command fetch;                       // strategy fetch: retrieves artifacts into {out}
+    std::vector<Patch> patches;          // read when the config is loaded
+    bool ccache = true;                  // point ccache (when installed) at the worktree
+};
+
+// The artifact store ([cache]).
+struct CacheConfig {
+    std::uint64_t max_artifacts_size = 0;  // bytes; 0 = unlimited
 };
 
 struct ProbeConfig {
@@ -79,9 +103,11 @@ struct Config {
     ProbeConfig probe;
     DecideConfig decide;
     BudgetConfig budget;
+    CacheConfig cache;
 
-    // Identifies what a build depends on (command, artifacts, env); samples
-    // and builds are only reused when it matches.
+    // Identifies what a build depends on (command, artifacts, env, setup,
+    // patches); samples and builds are only reused when it matches. The
+    // strategy, fetch and ccache are left out: they change how, not what.
     std::string build_fingerprint() const;
     std::string probe_fingerprint() const;
 };
@@ -95,10 +121,13 @@ Result<Config> parse_config(const std::string& text, const std::filesystem::path
 
 // "90s", "20m", "1h30m", "500ms", "2h", or a bare number of seconds.
 Result<Seconds> parse_duration(const std::string& text);
+// "500M", "10G", "1.5GiB", "2048" (bytes): sizes in bytes, powers of 1024.
+Result<std::uint64_t> parse_size(const std::string& text);
 // "2%", "0.5 %" or a fraction like 0.02.
 Result<double> parse_fraction(const std::string& text);
 
 const char* to_string(Direction direction);
+const char* to_string(BuildStrategy strategy);
 
 // The metrics a run records: the decision metric first, then those of
 // `metrics` that differ from it, in order.

@@ -119,6 +119,9 @@ SessionReport build_report(Cache& cache, const std::string& session_id) {
     }
 
     for (const auto& build : cache.builds_by_session(session_id)) {
+        if (build.reused) {
+            continue;  // nothing was built: another commit's artifacts of the same tree
+        }
         ++report.cost.builds;
         report.cost.build_seconds += build.seconds;
     }

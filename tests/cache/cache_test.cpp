@@ -36,8 +36,10 @@ TEST_CASE("cache stores sessions, ranges, builds, samples and events in a real f
         id = cache.create_session(record, three_commits()).id;
         CHECK(id.size() == 8);
 
-        cache.store_build({"bbbb", "fp", true, "", 1.5, "/art/bbbb", "/wt/bbbb", "/log", id, 0});
-        cache.store_build({"cccc", "fp", false, "exit code 2", 0.5, "", "", "/log2", id, 0});
+        cache.store_build(
+            {"bbbb", "fp", true, "", 1.5, "/art/bbbb", "/wt/bbbb", "/log", id, 0, "tb", false});
+        cache.store_build(
+            {"cccc", "fp", false, "exit code 2", 0.5, "", "", "/log2", id, 0, "tc", false});
         SampleRecord s;
         s.commit = "bbbb";
         s.round = 1;
@@ -153,7 +155,26 @@ TEST_CASE("samples keep the output of failed runs and the values of the other me
     CHECK(values[1].metric == "cpu");
 }
 
-TEST_CASE("a schema 1 database is migrated forward, keeping its samples", "[cache]") {
+TEST_CASE("the artifacts table orders entries by last use", "[cache]") {
+    TempDir dir;
+    Cache cache = Cache::open(dir / "c.db");
+    cache.store_artifact({"fp", "t1", "/a/t1", 100, 0, 1.0});
+    cache.store_artifact({"fp", "t2", "/a/t2", 200, 0, 2.0});
+    cache.store_artifact({"fp2", "t1", "/b/t1", 300, 0, 3.0});
+    REQUIRE(cache.find_artifact("fp", "t2").has_value());
+    CHECK(cache.find_artifact("fp", "t2")->bytes == 200);
+    CHECK_FALSE(cache.find_artifact("fp", "t3").has_value());
+    cache.touch_artifact("fp", "t1");  // now: the most recently used
+    auto listed = cache.list_artifacts();
+    REQUIRE(listed.size() == 3);
+    CHECK(listed[0].tree_id == "t2");
+    CHECK(listed[1].fingerprint == "fp2");
+    CHECK(listed[2].path == "/a/t1");
+    cache.remove_artifact("fp", "t2");
+    CHECK(cache.list_artifacts().size() == 2);
+}
+
+TEST_CASE("a schema 1 database is migrated forward, keeping its samples and builds", "[cache]") {
     TempDir dir;
     const auto path = dir / "c.db";
     std::string id;
@@ -164,13 +185,15 @@ TEST_CASE("a schema 1 database is migrated forward, keeping its samples", "[cach
         sample.commit = "bbbb";
         sample.value = 3;
         cache.store_samples(id, {sample});
+        cache.store_build({"bbbb", "fp", true, "", 1.5, "/art", "/wt", "/log", "s", 0, "", false});
     }
     // Back to schema 1, as an older perfbisect left it.
     sqlite3* db = nullptr;
     REQUIRE(sqlite3_open(path.c_str(), &db) == SQLITE_OK);
     REQUIRE(sqlite3_exec(db,
                          "DROP TABLE metric_values; ALTER TABLE samples DROP COLUMN output; "
-                         "PRAGMA user_version = 1",
+                         "DROP TABLE artifacts; ALTER TABLE builds DROP COLUMN tree_id; "
+                         "ALTER TABLE builds DROP COLUMN reused; PRAGMA user_version = 1",
                          nullptr, nullptr, nullptr) == SQLITE_OK);
     sqlite3_close(db);
 
@@ -180,4 +203,11 @@ TEST_CASE("a schema 1 database is migrated forward, keeping its samples", "[cach
     CHECK(samples[0].value == 3);
     CHECK(samples[0].output.empty());
     CHECK(cache.load_metric_values(id).empty());
+    const auto build = cache.find_build("bbbb", "fp");
+    REQUIRE(build.has_value());
+    CHECK(build->ok);
+    CHECK(build->tree_id.empty());
+    CHECK_FALSE(build->reused);
+    cache.store_artifact({"fp", "t", "/a", 1, 0, 0});
+    CHECK(cache.list_artifacts().size() == 1);
 }

@@ -49,6 +49,61 @@ TEST_CASE("a minimal config gets the documented defaults", "[config]") {
     CHECK(config->decide.confirm_samples == 96);
     CHECK(config->budget.max_builds == 0);
     CHECK(config->budget.max_seconds == 0);
+    CHECK(config->build.strategy == BuildStrategy::incremental);
+    CHECK(config->build.setup.empty());
+    CHECK(config->build.fetch.empty());
+    CHECK(config->build.patches.empty());
+    CHECK(config->build.ccache);
+    CHECK(config->cache.max_artifacts_size == 0);
+}
+
+TEST_CASE("the [build] strategy, setup, fetch, patches, ccache and [cache] keys", "[config]") {
+    TempDir dir;
+    write_file(dir / "patches/fix.patch",
+               "--- a/x.h\n+++ b/x.h\n@@ -1 +1 @@\n-old\n+new\n");
+    write_file(dir / "notes.txt", "not a diff\n");
+    const std::string head = "[probe]\ncommand = \"x\"\n[build]\ncommand = \"make\"\n";
+    auto read = [&](const std::string& text) { return parse_config(head + text, dir.path(), "c.toml"); };
+
+    auto config = read(
+        "strategy = \"fetch\"\nfetch = \"get {commit} {out}\"\nartifacts = [\"bench\"]\n"
+        "setup = [\"cmake\", \"-S\", \".\", \"-B\", \"build\"]\npatches = [\"patches/fix.patch\"]\n"
+        "ccache = false\n[cache]\nmax_artifacts_size = \"1.5G\"\n");
+    REQUIRE(config.has_value());
+    CHECK(config->build.strategy == BuildStrategy::fetch);
+    CHECK(config->build.fetch.words == std::vector<std::string>{"get {commit} {out}"});
+    CHECK(config->build.setup.words.size() == 5);
+    REQUIRE(config->build.patches.size() == 1);
+    CHECK(config->build.patches[0].name == "patches/fix.patch");
+    CHECK(config->build.patches[0].text.find("+new") != std::string::npos);
+    CHECK_FALSE(config->build.ccache);
+    CHECK(config->cache.max_artifacts_size == 1536ull * 1024 * 1024);
+    CHECK(read("strategy = \"clean\"\n")->build.strategy == BuildStrategy::clean);
+    CHECK(read("[cache]\nmax_artifacts_size = 4096\n")->cache.max_artifacts_size == 4096);
+
+    auto error = [&](const std::string& text) {
+        auto bad = read(text);
+        REQUIRE_FALSE(bad.has_value());
+        CHECK(bad.error().kind == ErrorKind::usage);
+        CHECK(bad.error().message.find('\n') == std::string::npos);
+        return bad.error().message;
+    };
+    CHECK(error("strategy = \"fast\"\n").find("build.strategy: 'fast' is not a strategy") !=
+          std::string::npos);
+    CHECK(error("strategy = \"fetch\"\nartifacts = [\"b\"]\n").find("build.fetch: missing") !=
+          std::string::npos);
+    CHECK(error("fetch = \"get {commit}\"\n").find("set strategy = \"fetch\"") != std::string::npos);
+    CHECK(error("strategy = \"fetch\"\nfetch = \"get {worktree}\"\nartifacts = [\"b\"]\n")
+              .find("{worktree}") != std::string::npos);
+    CHECK(error("patches = [\"missing.patch\"]\n").find("cannot read the patch") !=
+          std::string::npos);
+    CHECK(error("patches = [\"notes.txt\"]\n").find("not a unified diff") != std::string::npos);
+    CHECK(error("setup = \"\"\n").find("build.setup") != std::string::npos);
+    CHECK(error("[cache]\nmax_artifacts_size = \"lots\"\n").find("cache.max_artifacts_size") !=
+          std::string::npos);
+    CHECK(error("[cache]\nmax_artifacts_size = 0\n").find("leave it out") != std::string::npos);
+    CHECK(error("[cache]\nmax_size = \"1G\"\n").find("cache.max_size: unknown key") !=
+          std::string::npos);
 }
 
 TEST_CASE("every documented key is read", "[config]") {
@@ -195,6 +250,29 @@ TEST_CASE("fingerprints change with what a build or probe depends on", "[config]
     CHECK(a->build_fingerprint() == b->build_fingerprint());
     CHECK(a->build_fingerprint() != c->build_fingerprint());
     CHECK(a->probe_fingerprint() == c->probe_fingerprint());
+
+    // setup and patches are part of what is built; strategy and ccache are not.
+    Config d = *a;
+    d.build.strategy = BuildStrategy::clean;
+    d.build.ccache = false;
+    CHECK(d.build_fingerprint() == a->build_fingerprint());
+    d.build.setup = Command{true, {"cmake -S . -B build"}};
+    CHECK(d.build_fingerprint() != a->build_fingerprint());
+    Config e = *a;
+    e.build.patches = {Patch{"p", "@@ -1 +1 @@\n-a\n+b\n"}};
+    CHECK(e.build_fingerprint() != a->build_fingerprint());
+}
+
+TEST_CASE("sizes", "[config]") {
+    CHECK(*parse_size("2048") == 2048);
+    CHECK(*parse_size("500M") == 500ull * 1024 * 1024);
+    CHECK(*parse_size("10G") == 10ull * 1024 * 1024 * 1024);
+    CHECK(*parse_size("1.5GiB") == 1536ull * 1024 * 1024);
+    CHECK(*parse_size("64 kB") == 64 * 1024);
+    CHECK_FALSE(parse_size("").has_value());
+    CHECK_FALSE(parse_size("ten").has_value());
+    CHECK_FALSE(parse_size("5X").has_value());
+    CHECK_FALSE(parse_size("-1G").has_value());
 }
 
 TEST_CASE("placeholders are found and expanded, braces of the shell pass through", "[config]") {
