@@ -747,7 +747,9 @@ private:
         const double t_between = m_t_between * relax;
 
         std::string rule;
-        if (z_left >= t_between && z_right >= t_between) {
+        const double min_step = m_decide.min_effect / 2 * scale();
+        if (z_left >= t_between && z_right >= t_between && x.mean - left.mean >= min_step &&
+            right.mean - x.mean >= min_step) {
             rule = fmt::format("between both levels, t {:.1f} and {:.1f} >= {:.1f}", z_left,
                                z_right, t_between);
         } else if (const auto flat = flat_side(x, left, right, z_left, z_right)) {
@@ -920,7 +922,33 @@ private:
         return std::nullopt;
     }
 
+    // Commits measured inside a gap that was closed before they were placed
+    // (its step became too small to hold a culprit) get the verdict of the
+    // nearer of its two levels, and say so.
+    void place_leftovers() {
+        const double sign = orientation();
+        for (std::size_t i = 0; i + 1 < m_segments.size(); ++i) {
+            const Level left = level(m_segments[i]);
+            const Level right = level(m_segments[i + 1]);
+            for (std::size_t p = m_segments[i].last() + 1; p < m_segments[i + 1].first(); ++p) {
+                if (m_plan.verdicts[p] != Verdict::untested || values(p) == 0) {
+                    continue;
+                }
+                const Level x = level(p);
+                const bool nearer_left =
+                    std::abs(x.mean - left.mean) <= std::abs(right.mean - x.mean);
+                const Verdict verdict = level_verdict(nearer_left ? m_segments[i] : m_segments[i + 1]);
+                decide(p, verdict,
+                       fmt::format("{}: between two levels too close to hold a culprit, nearer the "
+                                   "{} one; level {:.6g} vs {:.6g} and {:.6g}, {} values",
+                                   to_string(verdict), nearer_left ? "left" : "right",
+                                   sign * x.mean, sign * left.mean, sign * right.mean, x.n));
+            }
+        }
+    }
+
     Outcome finish() {
+        place_leftovers();
         Outcome outcome;
         std::vector<std::pair<std::size_t, std::size_t>> hidden_gaps;
         for (std::size_t i = 0; i + 1 < m_segments.size(); ++i) {
