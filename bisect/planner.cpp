@@ -247,7 +247,6 @@ private:
             const double sd_b = std::sqrt(ss_b / (df_b - 1));
             const double t = slope / (sd_b / std::sqrt(sxx));
             if (std::abs(t) >= k_drift_t) {
-                m_slope = slope;
                 ss = ss_b;
                 df = df_b - 1;
                 for (std::size_t p = 0; p < count; ++p) {
@@ -868,6 +867,7 @@ private:
     struct Step {
         double diff = 0;  // oriented: culprit - parent
         double se = k_inf;
+        double parent_mean = 0;  // oriented, over the same rounds
         std::size_t shared_rounds = 0;
     };
 
@@ -882,7 +882,8 @@ private:
             return step;
         }
         const double n = static_cast<double>(before.size());
-        step.diff = stats::mean(after) - stats::mean(before);
+        step.parent_mean = stats::mean(before);
+        step.diff = stats::mean(after) - step.parent_mean;
         step.se = m_sigma * std::sqrt(2.0 / n);
         return step;
     }
@@ -1008,13 +1009,11 @@ private:
     // the relative step of the means, its 95 % confidence interval and the
     // one-sided p-value of the t statistic with the pooled standard deviation.
     CulpritEvidence evidence(std::size_t parent, std::size_t culprit) const {
-        const auto [before, after] = joint(parent, culprit);  // oriented
         const Step step = confirmation_step(parent, culprit);
         CulpritEvidence e;
         e.position = culprit;
         e.parent = parent;
-        const double parent_mean = stats::mean(before);
-        const double scale = parent_mean == 0 ? 1 : std::abs(parent_mean);
+        const double scale = step.parent_mean == 0 ? 1 : std::abs(step.parent_mean);
         const double half = stats::student_t_quantile(0.975, m_df) * step.se;
         e.effect = step.diff / scale;
         e.ci_low = (step.diff - half) / scale;
@@ -1036,7 +1035,6 @@ private:
     std::vector<std::vector<double>> m_rounds;  // the round of each of m_values, from 0
     double m_sigma = 0;
     double m_df = 1;
-    double m_slope = 0;  // drift per round, when significant
     double m_floor = 0;
     std::size_t m_latest_candidate = 0;  // the inner commit measured last
     double m_t_step = 0;
