@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <map>
 #include <random>
 #include <set>
@@ -37,7 +38,54 @@ std::string describe(const CommitInfo& commit, std::size_t position, std::size_t
                        commit.subject);
 }
 
+// Calls Reporter::finish() however the session's loop ends.
+class FinishReporter {
+public:
+    explicit FinishReporter(Reporter& reporter) : m_reporter(reporter) {}
+    ~FinishReporter() { m_reporter.finish(); }
+    FinishReporter(const FinishReporter&) = delete;
+    FinishReporter& operator=(const FinishReporter&) = delete;
+
+private:
+    Reporter& m_reporter;
+};
+
 }  // namespace
+
+Progress progress_of(const Observations& observations, const Plan& plan, double elapsed_seconds) {
+    Progress p;
+    p.range_size = observations.size();
+    for (const auto& o : observations) {
+        if (o.build != BuildState::unknown || !o.values.empty() || o.failed_runs > 0) {
+            ++p.step;
+        }
+        p.samples += static_cast<int>(o.values.size());
+    }
+    if (const auto* build = std::get_if<BuildAction>(&plan.next);
+        build != nullptr && build->position < observations.size() &&
+        observations[build->position].build == BuildState::unknown) {
+        ++p.step;  // the commit about to be built is the step in hand
+    }
+    if (!plan.open.empty()) {
+        const auto [first, last] = std::minmax_element(plan.open.begin(), plan.open.end());
+        // Good itself (position 0, open while the ends are built) cannot be the culprit.
+        p.first_open = std::max<std::size_t>(*first, 1);
+        p.last_open = std::max(*last, p.first_open);
+        p.commits_left = p.last_open - p.first_open + 1;
+    }
+    // A bisection halves the candidates with each commit it tests.
+    const int more = p.commits_left > 1
+                         ? static_cast<int>(std::ceil(std::log2(static_cast<double>(p.commits_left))))
+                         : 0;
+    p.steps_estimate = p.step + more;
+    p.elapsed_seconds = elapsed_seconds;
+    if (p.step > 2 && elapsed_seconds > 0) {
+        // Good and bad (the first two steps) include the reproduce rounds: time
+        // per step from the whole session is a fair, if pessimistic, rate.
+        p.remaining_seconds = elapsed_seconds / p.step * more;
+    }
+    return p;
+}
 
 Observations load_observations(Cache& cache, const std::string& session, const CommitRange& range,
                                const std::string& build_fingerprint) {
@@ -107,7 +155,18 @@ SessionDriver::SessionDriver(Cache& cache, Builder& builder, Prober& prober, Rep
       m_build_fingerprint(config.build_fingerprint()),
       m_probe_fingerprint(config.probe_fingerprint()) {}
 
+void SessionDriver::show_status() {
+    Progress shown = m_progress;
+    const double since = steady_now() - m_progress_tick;
+    shown.elapsed_seconds += since;
+    if (m_remaining_at_tick >= 0) {
+        shown.remaining_seconds = std::max(0.0, m_remaining_at_tick - since);
+    }
+    m_reporter.status(shown);
+}
+
 Outcome SessionDriver::run(const std::string& session) {
+    FinishReporter finish_reporter(m_reporter);
     const CommitRange range = m_cache.load_range(session);
     const PlannerSettings settings{m_config.decide, m_config.budget, m_config.probe.direction};
     const auto stored = m_cache.find_session(session);
@@ -139,6 +198,9 @@ Outcome SessionDriver::run(const std::string& session) {
         }
         const Observations obs = load_observations(m_cache, session, range, m_build_fingerprint);
         Plan plan = plan_next(settings, obs, elapsed);
+        m_progress = progress_of(obs, plan, elapsed);
+        m_progress_tick = steady_now();
+        m_remaining_at_tick = m_progress.remaining_seconds.value_or(-1);
         for (const auto& decision : plan.decisions) {
             if (logged.insert(decision.position).second) {
                 const auto& commit = range.commits[decision.position];
@@ -155,6 +217,8 @@ Outcome SessionDriver::run(const std::string& session) {
         }
 
         if (const auto* b = std::get_if<BuildAction>(&plan.next)) {
+            m_progress.activity = "building " + range.commits[b->position].short_id();
+            show_status();
             build(session, range.commits[b->position], b->position, range.size());
         } else if (const auto* m = std::get_if<MeasureAction>(&plan.next)) {
             measure(session, range, *m);
@@ -169,6 +233,7 @@ Outcome SessionDriver::run(const std::string& session) {
             m_cache.append_event(session, "done", outcome.summary,
                                  fmt::format(R"({{"status":{}}})",
                                              json_quote(to_string(outcome.status))));
+            m_reporter.finish();
             m_reporter.progress(outcome.summary);
             return outcome;
         }
@@ -238,6 +303,12 @@ void SessionDriver::measure(const std::string& session, const CommitRange& range
     }
     m_reporter.progress(fmt::format("measuring {} round{} of {}", action.rounds,
                                     action.rounds == 1 ? "" : "s", names));
+    std::string shorts;
+    for (const auto& [p, runs] : runs_per_round) {
+        shorts += (shorts.empty() ? "" : ", ") + range.commits[p].short_id();
+    }
+    m_progress.activity = "measuring " + shorts;
+    show_status();
 
     std::vector<std::size_t> order = action.positions;
     for (int r = 0; r < action.rounds; ++r) {
@@ -281,8 +352,13 @@ void SessionDriver::measure(const std::string& session, const CommitRange& range
                 spdlog::warn("probe failed on {}: {}", range.commits[p].short_id(), result.failure);
             }
             m_cache.store_samples(session, samples, metric_values);
+            if (result.ok) {
+                m_progress.samples += static_cast<int>(result.values.size());
+            }
+            show_status();
         }
     }
 }
+
 
 }  // namespace perfbisect

@@ -5,6 +5,8 @@
 // cache before asking again. Running it on a session that was interrupted
 // simply continues it.
 
+#include <cstddef>
+#include <filesystem>
 #include <string>
 
 #include "bisect/planner.hpp"
@@ -30,6 +32,12 @@ BuildRecord build_record(const CommitInfo& commit, const std::string& fingerprin
 // changed or gone); relative paths resolve against the original file's directory.
 Config session_config(const SessionRecord& session);
 
+// Where a session stands after the planner's latest plan, for the progress
+// line: commits tested, the culprit positions still open, the samples taken,
+// and estimates of the steps and time left (elapsed_seconds: the session's
+// wall time so far).
+Progress progress_of(const Observations& observations, const Plan& plan, double elapsed_seconds);
+
 class SessionDriver {
 public:
     SessionDriver(Cache& cache, Builder& builder, Prober& prober, Reporter& reporter,
@@ -42,6 +50,7 @@ public:
     Outcome run(const std::string& session);
 
 private:
+    void show_status();
     void build(const std::string& session, const CommitInfo& commit, std::size_t position,
                std::size_t count);
     void measure(const std::string& session, const CommitRange& range,
@@ -54,6 +63,9 @@ private:
     const Config& m_config;
     std::string m_build_fingerprint;
     std::string m_probe_fingerprint;
+    Progress m_progress;           // as of the latest plan, updated while measuring
+    double m_progress_tick = 0;    // steady clock time of m_progress.elapsed_seconds
+    double m_remaining_at_tick = -1;  // m_progress.remaining_seconds then (-1: none)
 };
 
 }  // namespace perfbisect

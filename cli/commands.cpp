@@ -55,7 +55,7 @@ std::unique_ptr<Reporter> make_reporter(bool quiet) {
     if (quiet) {
         return std::make_unique<QuietReporter>();
     }
-    return std::make_unique<StderrReporter>();
+    return std::make_unique<TerminalReporter>(stderr, stderr_is_live_terminal());
 }
 
 // Runs (or continues) a session to its end and prints its report.
