@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "report/profile_record.hpp"
 #include "util/interrupt.hpp"
 #include "util/text.hpp"
 
@@ -155,6 +156,13 @@ SessionDriver::SessionDriver(Cache& cache, Builder& builder, Prober& prober, Rep
       m_build_fingerprint(config.build_fingerprint()),
       m_probe_fingerprint(config.probe_fingerprint()) {}
 
+void SessionDriver::set_profiler(Profiler* profiler, std::filesystem::path directory,
+                                 std::size_t top) {
+    m_profiler = profiler;
+    m_profile_dir = std::move(directory);
+    m_profile_top = top;
+}
+
 void SessionDriver::show_status() {
     Progress shown = m_progress;
     const double since = steady_now() - m_progress_tick;
@@ -228,6 +236,7 @@ Outcome SessionDriver::run(const std::string& session) {
             throw Failure(ErrorKind::runtime, f->message);
         } else {
             const Outcome outcome = std::get<DoneAction>(plan.next).outcome;
+            profile_culprits(session, range, outcome);
             account_time();
             m_cache.finish_session(session, to_string(outcome.status), outcome.summary);
             m_cache.append_event(session, "done", outcome.summary,
@@ -360,5 +369,88 @@ void SessionDriver::measure(const std::string& session, const CommitRange& range
     }
 }
 
+void SessionDriver::profile_culprits(const std::string& session, const CommitRange& range,
+                                     const Outcome& outcome) {
+    if (m_profiler == nullptr || outcome.culprits.empty()) {
+        return;
+    }
+    std::set<std::string> profiled;  // before an interruption: not profiled again on resume
+    for (const auto& event : m_cache.load_events(session)) {
+        if (event.kind == "profile") {
+            if (auto record = parse_profile_record(event.data)) {
+                profiled.insert(record->culprit);
+            }
+        }
+    }
+    std::map<std::size_t, ProfileRun> runs;  // by position: a parent may be a culprit too
+    auto profile_at = [&](std::size_t p) -> const ProfileRun& {
+        if (auto it = runs.find(p); it != runs.end()) {
+            return it->second;
+        }
+        const CommitInfo& commit = range.commits[p];
+        ProfileRun run;
+        const auto build = m_cache.find_build(commit.id, m_build_fingerprint);
+        if (!build || !build->ok || !std::filesystem::is_directory(build->artifacts_dir)) {
+            run.failure = fmt::format("the artifacts of {} are gone (evicted from the artifact "
+                                      "store); raise [cache] max_artifacts_size",
+                                      commit.short_id());
+        } else {
+            m_progress.activity = fmt::format("profiling {}", commit.short_id());
+            show_status();
+            m_reporter.progress(fmt::format("profiling {} with {}",
+                                            describe(commit, p, range.size()), m_profiler->tool()));
+            run = m_profiler->profile(ProbeTarget{&commit, build->artifacts_dir, build->worktree},
+                                      m_profile_dir / commit.short_id());
+            if (run.interrupted || interrupt_requested()) {
+                throw_interrupted(session);
+            }
+        }
+        return runs.emplace(p, std::move(run)).first->second;
+    };
+    for (const auto& culprit : outcome.culprits) {
+        const CommitInfo& commit = range.commits[culprit.position];
+        if (profiled.contains(commit.id)) {
+            continue;
+        }
+        const ProfileRun& before = profile_at(culprit.parent);
+        const ProfileRun& after = profile_at(culprit.position);
+        ProfileRecord record;
+        record.culprit = commit.id;
+        record.parent = range.commits[culprit.parent].id;
+        record.tool = m_profiler->tool();
+        record.directory = m_profile_dir.string();
+        for (const auto& file : before.files) {
+            record.parent_files.push_back(file.string());
+        }
+        for (const auto& file : after.files) {
+            record.culprit_files.push_back(file.string());
+        }
+        record.runs = std::max(before.profile.runs, after.profile.runs);
+        std::string message;
+        if (before.ok && after.ok) {
+            record.ok = true;
+            record.diff = diff_profiles(before.profile, after.profile, m_profile_top);
+            if (record.diff.grew.empty()) {
+                message = fmt::format("profile of {} vs its parent: no function's share grew",
+                                      commit.short_id());
+            } else {
+                const auto& top = record.diff.grew.front();
+                message = fmt::format(
+                    "profile of {} vs its parent: {} grew most, {:+.1f} points ({:.1f}% -> "
+                    "{:.1f}% of the {})",
+                    commit.short_id(), short_function_name(top.function), top.change() * 100,
+                    top.parent_share * 100, top.culprit_share * 100,
+                    record.tool == "callgrind" ? "instructions" : "samples");
+            }
+        } else {
+            record.error = !before.ok ? fmt::format("parent {}: {}", record.parent.substr(0, 10),
+                                                    before.failure)
+                                      : after.failure;
+            message = fmt::format("profiling {} failed: {}", commit.short_id(), record.error);
+        }
+        m_cache.append_event(session, "profile", message, profile_record_json(record));
+        m_reporter.progress(message);
+    }
+}
 
 }  // namespace perfbisect

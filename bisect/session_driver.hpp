@@ -14,6 +14,7 @@
 #include "builders/builder.hpp"
 #include "cache/cache.hpp"
 #include "probes/prober.hpp"
+#include "probes/profiler.hpp"
 #include "report/reporter.hpp"
 
 namespace perfbisect {
@@ -49,7 +50,16 @@ public:
     // kind runtime when good or bad cannot be built or measured.
     Outcome run(const std::string& session);
 
+    // After the search converges, profile each culprit and its parent with
+    // profiler (not owned), keep the raw profiles in directory/<short id>/,
+    // and record the diff as a "profile" event (report/profile_record.hpp),
+    // listing at most top functions. A profile that fails is recorded with
+    // its reason; it does not fail the session.
+    void set_profiler(Profiler* profiler, std::filesystem::path directory, std::size_t top);
+
 private:
+    void profile_culprits(const std::string& session, const CommitRange& range,
+                          const Outcome& outcome);
     void show_status();
     void build(const std::string& session, const CommitInfo& commit, std::size_t position,
                std::size_t count);
@@ -63,6 +73,9 @@ private:
     const Config& m_config;
     std::string m_build_fingerprint;
     std::string m_probe_fingerprint;
+    Profiler* m_profiler = nullptr;
+    std::filesystem::path m_profile_dir;
+    std::size_t m_profile_top = 10;
     Progress m_progress;           // as of the latest plan, updated while measuring
     double m_progress_tick = 0;    // steady clock time of m_progress.elapsed_seconds
     double m_remaining_at_tick = -1;  // m_progress.remaining_seconds then (-1: none)

@@ -13,6 +13,7 @@
 #include "cache/cache.hpp"
 #include "config/config.hpp"
 #include "probes/prober.hpp"
+#include "probes/profiler.hpp"
 #include "report/report.hpp"
 #include "report/reporter.hpp"
 #include "stats/summary.hpp"
@@ -70,9 +71,18 @@ int drive(Cache& cache, const std::string& session, const Config& config,
                          BuildPlace{work, "session-" + session, {range.good().id, range.bad().id}});
     CommandProber prober(runner, config.probe, work / "scratch");
     value_or_throw(prober.check_machine());
+    CommandProfiler profiler(runner, config.probe, config.profile);
+    if (config.profile.enabled()) {
+        value_or_throw(profiler.check_machine(work / "scratch"));
+    }
     auto reporter = make_reporter(quiet);
     install_interrupt_handlers();
     SessionDriver driver(cache, builder, prober, *reporter, config);
+    if (config.profile.enabled()) {
+        // Beside the other per-session directories; kept with the database.
+        driver.set_profiler(&profiler, work / "profiles" / ("session-" + session),
+                            static_cast<std::size_t>(config.profile.top));
+    }
     try {
         driver.run(session);
     } catch (const Failure& failure) {

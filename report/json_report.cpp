@@ -2,6 +2,7 @@
 // translation unit of report/ that includes nlohmann/json.
 #include <nlohmann/json.hpp>
 
+#include "report/profile_record.hpp"
 #include "report/report.hpp"
 #include "util/text.hpp"
 
@@ -12,7 +13,82 @@ nlohmann::json number_or_null(const std::optional<double>& value) {
     return value ? nlohmann::json(*value) : nlohmann::json(nullptr);
 }
 
+nlohmann::json change_json(const FunctionChange& c) {
+    return {{"function", c.function},
+            {"name", short_function_name(c.function)},
+            {"parent_share", c.parent_share},
+            {"culprit_share", c.culprit_share},
+            {"change", c.change()},
+            {"parent_self", c.parent_self},
+            {"culprit_self", c.culprit_self}};
+}
+
+FunctionChange change_from(const nlohmann::json& j) {
+    FunctionChange c;
+    c.function = j.at("function").get<std::string>();
+    c.parent_share = j.value("parent_share", 0.0);
+    c.culprit_share = j.value("culprit_share", 0.0);
+    c.parent_self = j.value("parent_self", 0.0);
+    c.culprit_self = j.value("culprit_self", 0.0);
+    return c;
+}
+
+// The profile of a culprit as the report shows it (docs/report-json.md).
+nlohmann::json profile_json(const ProfileRecord& p) {
+    nlohmann::json grew = nlohmann::json::array();
+    for (const auto& c : p.diff.grew) {
+        grew.push_back(change_json(c));
+    }
+    nlohmann::json appeared = nlohmann::json::array();
+    for (const auto& c : p.diff.appeared) {
+        appeared.push_back(change_json(c));
+    }
+    return {{"tool", p.tool},
+            {"runs", p.runs},
+            {"ok", p.ok},
+            {"error", p.error},
+            {"directory", p.directory},
+            {"parent_files", p.parent_files},
+            {"culprit_files", p.culprit_files},
+            {"total_change", p.diff.total_change},
+            {"grew", grew},
+            {"appeared", appeared}};
+}
+
 }  // namespace
+
+std::string profile_record_json(const ProfileRecord& record) {
+    nlohmann::json j = profile_json(record);
+    j["culprit"] = record.culprit;
+    j["parent"] = record.parent;
+    return j.dump();
+}
+
+std::optional<ProfileRecord> parse_profile_record(std::string_view text) {
+    try {
+        const auto j = nlohmann::json::parse(text);
+        ProfileRecord r;
+        r.culprit = j.at("culprit").get<std::string>();
+        r.parent = j.at("parent").get<std::string>();
+        r.tool = j.at("tool").get<std::string>();
+        r.runs = j.value("runs", 0);
+        r.ok = j.at("ok").get<bool>();
+        r.error = j.value("error", "");
+        r.directory = j.value("directory", "");
+        r.parent_files = j.value("parent_files", std::vector<std::string>{});
+        r.culprit_files = j.value("culprit_files", std::vector<std::string>{});
+        r.diff.total_change = j.value("total_change", 0.0);
+        for (const auto& c : j.value("grew", nlohmann::json::array())) {
+            r.diff.grew.push_back(change_from(c));
+        }
+        for (const auto& c : j.value("appeared", nlohmann::json::array())) {
+            r.diff.appeared.push_back(change_from(c));
+        }
+        return r;
+    } catch (const nlohmann::json::exception&) {
+        return std::nullopt;
+    }
+}
 
 std::string render_json(const SessionReport& r) {
     using nlohmann::json;
@@ -31,6 +107,7 @@ std::string render_json(const SessionReport& r) {
             {"p_value", c.evidence.p_value},
             {"confidence", c.evidence.confidence},
             {"share", c.evidence.share},
+            {"profile", c.profile ? profile_json(*c.profile) : json(nullptr)},
         });
     }
     json candidates = json::array();
@@ -83,6 +160,7 @@ std::string render_json(const SessionReport& r) {
          }},
         {"created", format_utc(r.session.created)},
         {"updated", format_utc(r.session.updated)},
+        {"commands", {{"rerun", r.rerun_command}, {"narrow", r.narrow_command}}},
     };
     return report.dump(2) + "\n";
 }
