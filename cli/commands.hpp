@@ -46,10 +46,34 @@ struct MeasureOptions {
     std::filesystem::path db;
 };
 
+struct CompareOptions {
+    std::filesystem::path config;
+    std::string base;
+    std::string head;
+    std::filesystem::path db;
+    std::string format = "text";
+    bool quiet = false;
+};
+
+struct GateOptions {
+    std::filesystem::path config;
+    std::string revision;
+    std::string baseline;             // overrides [gate] baseline
+    std::filesystem::path junit;      // empty: no JUnit XML
+    std::filesystem::path db;
+    std::string format = "text";
+    bool quiet = false;
+};
+
 int command_run(const RunOptions& options, std::ostream& out);
 int command_resume(const ResumeOptions& options, std::ostream& out);
 int command_sessions(const SessionsOptions& options, std::ostream& out);
 int command_report(const ReportOptions& options, std::ostream& out);
 int command_measure(const MeasureOptions& options, std::ostream& out);
+// Exit 0: no regression of min_effect or more (or an improvement); 5: a
+// regression; 4: a budget stopped it first (cli/gate_commands.cpp).
+int command_compare(const CompareOptions& options, std::ostream& out);
+// Exit 0: every [gate] check passed; 5: one failed; 4: one could not be decided.
+int command_gate(const GateOptions& options, std::ostream& out);
 
 }  // namespace perfbisect

@@ -2,6 +2,7 @@
 // translation unit of report/ that includes nlohmann/json.
 #include <nlohmann/json.hpp>
 
+#include "report/comparison.hpp"
 #include "report/profile_record.hpp"
 #include "report/report.hpp"
 #include "util/text.hpp"
@@ -163,6 +164,93 @@ std::string render_json(const SessionReport& r) {
         {"commands", {{"rerun", r.rerun_command}, {"narrow", r.narrow_command}}},
     };
     return report.dump(2) + "\n";
+}
+
+namespace {
+
+nlohmann::json cost_json(const Cost& cost) {
+    return {{"builds", cost.builds},
+            {"build_seconds", cost.build_seconds},
+            {"probe_runs", cost.probe_runs},
+            {"samples", cost.samples},
+            {"wall_seconds", cost.wall_seconds}};
+}
+
+nlohmann::json comparison_json(const Comparison& c) {
+    using nlohmann::json;
+    const SessionReport& r = c.report;
+    auto side = [&](std::size_t position, const std::string& revision, const CommitInfo& commit) {
+        json out = {{"revision", revision},
+                    {"commit", commit.id},
+                    {"subject", commit.subject},
+                    {"samples", 0},
+                    {"median", nullptr},
+                    {"values", json::array()}};
+        for (const auto& t : r.tested) {
+            if (t.position == position) {
+                out["samples"] = t.values.size();
+                out["median"] = number_or_null(t.median);
+                out["values"] = t.values;
+            }
+        }
+        return out;
+    };
+    json profile = nullptr;
+    if (!r.culprits.empty() && r.culprits.front().profile) {
+        profile = profile_json(*r.culprits.front().profile);
+    }
+    return {{"schema_version", 1},
+            {"kind", "compare"},
+            {"session", r.session.id},
+            {"verdict", to_string(c.verdict)},
+            {"status", r.status},
+            {"summary", r.summary},
+            {"base", side(0, r.session.good, r.good)},
+            {"head", side(r.range_size - 1, r.session.bad, r.bad)},
+            {"metric", r.metric},
+            {"unit", r.unit},
+            {"direction", r.direction},
+            {"min_effect", r.min_effect},
+            {"effect", c.evidence.effect},
+            {"ci_low", c.evidence.ci_low},
+            {"ci_high", c.evidence.ci_high},
+            {"p_value", c.evidence.p_value},
+            {"confidence", c.evidence.confidence},
+            {"profile", profile},
+            {"cost", cost_json(r.cost)}};
+}
+
+}  // namespace
+
+std::string render_comparison_json(const Comparison& c) { return comparison_json(c).dump(2) + "\n"; }
+
+std::string render_gate_json(const GateResult& g) {
+    using nlohmann::json;
+    json checks = json::array();
+    for (const auto& check : g.checks) {
+        checks.push_back({{"name", check.name},
+                          {"kind", check.kind},
+                          {"metric", check.metric},
+                          {"status", to_string(check.status)},
+                          {"message", check.message},
+                          {"value", number_or_null(check.value)},
+                          {"limit", check.limit},
+                          {"unit", check.unit},
+                          {"samples", check.samples},
+                          {"seconds", check.seconds}});
+    }
+    json out = {{"schema_version", 1},
+                {"kind", "gate"},
+                {"revision", g.revision},
+                {"commit", g.commit.id},
+                {"baseline", g.baseline},
+                {"passed", g.failures() == 0 && g.errors() == 0},
+                {"failures", g.failures()},
+                {"errors", g.errors()},
+                {"seconds", g.seconds},
+                {"checks", checks},
+                {"comparison", g.comparison ? comparison_json(*g.comparison) : json(nullptr)}};
+    return out.dump(2) + "\n";
 }
 
 std::string render_sessions_json(const std::vector<SessionRecord>& sessions) {

@@ -3,15 +3,13 @@
 // effects (builds, probe runs, profiles), then build_report reads it back.
 #include <catch2/catch.hpp>
 
-#include <map>
-#include <random>
-#include <regex>
-
 #include "bisect/session_driver.hpp"
 #include "report/report.hpp"
+#include "tests/support/fake_session.hpp"
 #include "tests/support/temp_dir.hpp"
 
 using namespace perfbisect;
+using perfbisect::testing::FakeProfiler;
 using perfbisect::testing::TempDir;
 
 namespace {
@@ -27,65 +25,6 @@ unit = "ms"
 min_effect = "5%"
 samples = 8
 )toml";
-
-class FakeBuilder final : public Builder {
-public:
-    explicit FakeBuilder(std::filesystem::path root) : m_root(std::move(root)) {}
-    BuildOutcome build(const CommitInfo& commit) override {
-        BuildOutcome outcome;
-        outcome.ok = commit.subject.find("broken") == std::string::npos;
-        outcome.reason = outcome.ok ? "" : "exit code 2";
-        outcome.artifacts_dir = m_root / commit.id;
-        outcome.worktree = outcome.artifacts_dir;
-        std::filesystem::create_directories(outcome.artifacts_dir);
-        outcome.seconds = 1.5;
-        return outcome;
-    }
-
-private:
-    std::filesystem::path m_root;
-};
-
-// level * lognormal noise, reproducible per commit and value.
-class FakeProber final : public Prober {
-public:
-    explicit FakeProber(std::map<std::string, double> levels) : m_levels(std::move(levels)) {}
-    ProbeRun run(const ProbeTarget& target) override {
-        const std::string& id = target.commit->id;
-        std::mt19937_64 rng(std::hash<std::string>{}(id) ^ static_cast<std::uint64_t>(m_taken[id]++));
-        std::lognormal_distribution<double> noise(0.0, 0.02);
-        return ProbeRun{true, false, {m_levels.at(id) * noise(rng)}, "", 0.01, "", {}};
-    }
-
-private:
-    std::map<std::string, double> m_levels;
-    std::map<std::string, int> m_taken;
-};
-
-// The culprit spends more of its time in slow_path().
-class FakeProfiler final : public Profiler {
-public:
-    explicit FakeProfiler(std::string culprit) : m_culprit(std::move(culprit)) {}
-    std::string tool() const override { return "perf"; }
-    ProfileRun profile(const ProbeTarget& target, const std::filesystem::path& dir) override {
-        ++calls;
-        const bool slow = target.commit->id == m_culprit;
-        ProfileRun run;
-        run.ok = true;
-        run.profile.runs = 1;
-        run.profile.total = slow ? 1200 : 1000;
-        run.profile.functions = {{"main", {run.profile.total, 10}},
-                                 {"slow_path(int)", {slow ? 500.0 : 250.0, slow ? 500.0 : 250.0}},
-                                 {"parse(char const*)", {700, 700}}};
-        std::filesystem::create_directories(dir);
-        run.files = {dir / "perf-1.data"};
-        return run;
-    }
-    int calls = 0;
-
-private:
-    std::string m_culprit;
-};
 
 // A range of 24 commits; 15 is the culprit (+20 %), 7 does not build.
 struct StoredSession {
@@ -106,22 +45,9 @@ struct StoredSession {
             levels[id_text] = i >= 15 ? 120.0 : 100.0;
         }
         Cache cache = Cache::open(dir / "p.db");
-        SessionRecord record;
-        record.good = "v1.0";
-        record.bad = "v1.1";
-        record.config_path = (dir / "perfbisect.toml").string();
-        record.config_text = k_config;
-        record.metric = "regex:t=([0-9.]+)";
-        record.direction = "lower";
-        id = cache.create_session(record, range).id;
-        const Config config = session_config(cache.session(id));
-        FakeBuilder builder(dir / "artifacts");
-        FakeProber prober(levels);
         FakeProfiler profiler(range.commits[15].id);
-        QuietReporter quiet;
-        SessionDriver driver(cache, builder, prober, quiet, config);
-        driver.set_profiler(&profiler, dir / "profiles", 5);
-        REQUIRE(driver.run(id).status == SessionStatus::culprit_found);
+        id = testing::run_stored_session(cache, range, levels, k_config, dir.path(), &profiler);
+        REQUIRE(cache.session(id).status == "culprit_found");
         profiles = profiler.calls;
         report = build_report(cache, id);
     }
