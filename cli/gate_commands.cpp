@@ -40,10 +40,10 @@ std::string compare_session(Cache& cache, const Config& config, const std::strin
     record.metric = config.probe.metric;
     record.direction = to_string(config.probe.direction);
     const SessionRecord session = cache.create_session(record, CommitRange{{base, head}});
-    const std::string started = fmt::format(
-        "session {}: {} {} ({}) against {} ({}), min effect {:+.1f}%, database {}", session.id,
-        command, head_revision, head.short_id(), base_revision, base.short_id(),
-        config.decide.min_effect * 100, cache.path().string());
+    const std::string started =
+        fmt::format("session {}: {} {} ({}) against {} ({}), min effect {:+.1f}%, database {}",
+                    session.id, command, head_revision, head.short_id(), base_revision,
+                    base.short_id(), config.decide.min_effect * 100, cache.path().string());
     cache.append_event(session.id, "session", started);
     if (!quiet) {
         fmt::print(stderr, "perfbisect: {}\n", started);
@@ -58,9 +58,12 @@ CommitInfo resolve(Repository& repository, const std::string& revision) {
 
 int exit_code(CompareVerdict verdict) {
     switch (verdict) {
-        case CompareVerdict::regression: return static_cast<int>(ExitCode::gate_failed);
-        case CompareVerdict::inconclusive: return static_cast<int>(ExitCode::inconclusive);
-        default: return static_cast<int>(ExitCode::culprit_found);
+        case CompareVerdict::regression:
+            return static_cast<int>(ExitCode::gate_failed);
+        case CompareVerdict::inconclusive:
+            return static_cast<int>(ExitCode::inconclusive);
+        default:
+            return static_cast<int>(ExitCode::culprit_found);
     }
 }
 
@@ -80,9 +83,11 @@ std::string hostname() {
 }
 
 // The values of each metric of `runs` probe runs of commit, in config order.
-std::vector<std::pair<std::string, std::vector<double>>> measure_metrics(
-    const Config& config, Cache& cache, Repository& repository, const CommitInfo& commit,
-    int runs, bool quiet) {
+std::vector<std::pair<std::string, std::vector<double>>> measure_metrics(const Config& config,
+                                                                         Cache& cache,
+                                                                         Repository& repository,
+                                                                         const CommitInfo& commit,
+                                                                         int runs, bool quiet) {
     RealProcessRunner runner;
     const BuildRecord build = build_commit(cache, repository, runner, config, commit, quiet);
     CommandProber prober(runner, config.probe, work_dir(cache.path()) / "scratch");
@@ -234,8 +239,8 @@ int command_gate(const GateOptions& options, std::ostream& out) {
         } else {
             const double before = steady_now();
             const int runs = gate.runs > 0 ? gate.runs : config.decide.samples;
-            values = measure_metrics(config, cache, *repository, result.commit, runs,
-                                     options.quiet);
+            values =
+                measure_metrics(config, cache, *repository, result.commit, runs, options.quiet);
             seconds = steady_now() - before;
         }
         for (const auto& limit : gate.limits) {
@@ -265,13 +270,14 @@ int command_gate(const GateOptions& options, std::ostream& out) {
                 } else {
                     const double median = stats::median(v);
                     check.value = median;
-                    const bool over = std::string(kind) == "max" ? median > bound->value
-                                                                 : median < bound->value;
+                    const bool over =
+                        std::string(kind) == "max" ? median > bound->value : median < bound->value;
                     check.status = over ? CheckStatus::fail : CheckStatus::pass;
                     check.message = fmt::format(
-                        "median {} over {} samples is {} the {}imum {}", quantity(median, limit.unit),
-                        v.size(), over ? (std::string(kind) == "max" ? "above" : "below") : "within",
-                        kind, bound->text);
+                        "median {} over {} samples is {} the {}imum {}",
+                        quantity(median, limit.unit), v.size(),
+                        over ? (std::string(kind) == "max" ? "above" : "below") : "within", kind,
+                        bound->text);
                 }
                 result.checks.push_back(check);
             }

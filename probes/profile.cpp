@@ -114,8 +114,9 @@ Result<FlatProfile> parse_perf_report(std::string_view text) {
         share.second += self;
     }
     if (shares.empty()) {
-        return runtime_error("perf recorded no samples (is the probe too short, or perf not "
-                             "allowed to sample it? see perf_event_paranoid)");
+        return runtime_error(
+            "perf recorded no samples (is the probe too short, or perf not "
+            "allowed to sample it? see perf_event_paranoid)");
     }
     profile.total = event_count > 0 ? event_count : samples > 0 ? samples : 100;
     for (const auto& [symbol, share] : shares) {
@@ -144,7 +145,8 @@ Result<FlatProfile> parse_callgrind_profile(std::string_view text) {
             }
             auto it = names.find(id);
             if (it == names.end()) {
-                return runtime_error(fmt::format("callgrind: name {} used before it is defined", id));
+                return runtime_error(
+                    fmt::format("callgrind: name {} used before it is defined", id));
             }
             return it->second;
         }
@@ -164,8 +166,8 @@ Result<FlatProfile> parse_callgrind_profile(std::string_view text) {
             continue;
         }
         const char c = line.front();
-        const bool cost_line = std::isdigit(static_cast<unsigned char>(c)) != 0 || c == '+' ||
-                               c == '-' || c == '*';
+        const bool cost_line =
+            std::isdigit(static_cast<unsigned char>(c)) != 0 || c == '+' || c == '-' || c == '*';
         if (!cost_line) {
             if (line.starts_with("positions:")) {
                 std::size_t pos = 10;
@@ -177,11 +179,13 @@ Result<FlatProfile> parse_callgrind_profile(std::string_view text) {
                 seen_events = true;
             } else if (line.starts_with("fn=")) {
                 auto name = resolve(line.substr(3));
-                if (!name) return std::unexpected(name.error());
+                if (!name)
+                    return std::unexpected(name.error());
                 fn = *name;
             } else if (line.starts_with("cfn=")) {
                 auto name = resolve(line.substr(4));
-                if (!name) return std::unexpected(name.error());
+                if (!name)
+                    return std::unexpected(name.error());
                 cfn = *name;
             } else if (line.starts_with("calls=")) {
                 call_pending = true;
@@ -210,7 +214,8 @@ Result<FlatProfile> parse_callgrind_profile(std::string_view text) {
         self_total += cost;
     }
     if (!seen_events || self_total <= 0) {
-        return runtime_error("not a callgrind profile, or an empty one (no `events:` line or no cost)");
+        return runtime_error(
+            "not a callgrind profile, or an empty one (no `events:` line or no cost)");
     }
     profile.total = self_total;
     for (const auto& [name, cost] : inclusive) {
@@ -233,9 +238,9 @@ Result<FlatProfile> parse_folded_stacks(std::string_view text) {
         double count = 0;
         if (space == std::string::npos || !parse_double(line.substr(space + 1), count) ||
             count < 0) {
-            return runtime_error(fmt::format(
-                "folded stacks, line {}: expected \"outer;inner;leaf COUNT\", got '{}'", number,
-                line.size() > 80 ? line.substr(0, 80) + "…" : line));
+            return runtime_error(
+                fmt::format("folded stacks, line {}: expected \"outer;inner;leaf COUNT\", got '{}'",
+                            number, line.size() > 80 ? line.substr(0, 80) + "…" : line));
         }
         const std::string stack = trim(line.substr(0, space));
         std::set<std::string> seen;
@@ -258,8 +263,9 @@ Result<FlatProfile> parse_folded_stacks(std::string_view text) {
         profile.total += count;
     }
     if (profile.total <= 0) {
-        return runtime_error("the profile command printed no stacks (expected folded stacks, "
-                             "\"outer;inner;leaf COUNT\" per line, on stdout)");
+        return runtime_error(
+            "the profile command printed no stacks (expected folded stacks, "
+            "\"outer;inner;leaf COUNT\" per line, on stdout)");
     }
     return profile;
 }

@@ -46,10 +46,10 @@ Result<FlatProfile> parse_callgrind_profile(std::string_view text);
 Result<FlatProfile> parse_folded_stacks(std::string_view text);
 
 struct FunctionChange {
-    std::string function;      // full name
-    double parent_share = 0;   // inclusive cost / total, 0..1
+    std::string function;     // full name
+    double parent_share = 0;  // inclusive cost / total, 0..1
     double culprit_share = 0;
-    double parent_self = 0;    // self cost / total
+    double parent_self = 0;  // self cost / total
     double culprit_self = 0;
 
     double change() const { return culprit_share - parent_share; }  // in shares (0.05 = 5 points)

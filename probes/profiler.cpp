@@ -47,7 +47,7 @@ Result<void> CommandProfiler::check_machine(const fs::path& scratch_dir) {
     ProcessSpec spec;
     if (m_profile.tool == ProfileTool::perf) {
         spec.argv = {"perf", "record", "-q", "-e", "cpu-clock", "-o", (dir / "check.data").string(),
-                     "--", "true"};
+                     "--",   "true"};
     } else {
         spec.argv = {"valgrind", "--tool=callgrind", "--quiet",
                      "--callgrind-out-file=" + (dir / "check.out").string(), "true"};
@@ -61,15 +61,15 @@ Result<void> CommandProfiler::check_machine(const fs::path& scratch_dir) {
     fs::remove_all(dir, ec);
     const bool perf = m_profile.tool == ProfileTool::perf;
     if (!result.started) {
-        return usage_error(fmt::format(
-            "[profile] {} cannot be run here ({}); install it ({}) or remove [profile]",
-            perf ? "perf" : "valgrind", result.error,
-            perf ? "apt-get install linux-perf" : "apt-get install valgrind"));
+        return usage_error(
+            fmt::format("[profile] {} cannot be run here ({}); install it ({}) or remove [profile]",
+                        perf ? "perf" : "valgrind", result.error,
+                        perf ? "apt-get install linux-perf" : "apt-get install valgrind"));
     }
     if (!result.succeeded()) {
         return usage_error(fmt::format(
-            "[profile] `{}` does not work on this machine ({}{}); {}", spec.argv[0] + " " + spec.argv[1],
-            result.describe(), said.empty() ? "" : ": " + said,
+            "[profile] `{}` does not work on this machine ({}{}); {}",
+            spec.argv[0] + " " + spec.argv[1], result.describe(), said.empty() ? "" : ": " + said,
             perf ? "check kernel.perf_event_paranoid (perf needs it at 2 or lower for its own "
                    "processes) or use profile = \"callgrind\""
                  : "check the valgrind installation"));
@@ -94,9 +94,18 @@ ProfileRun CommandProfiler::profile(const ProbeTarget& target, const fs::path& d
         std::vector<std::string> prefix;
         switch (m_profile.tool) {
             case ProfileTool::perf:
-                prefix = {"perf", "record", "-q", "-e", "cpu-clock", "-F",
-                          std::to_string(m_profile.frequency), "--call-graph", "dwarf", "-o",
-                          perf_data.string(), "--"};
+                prefix = {"perf",
+                          "record",
+                          "-q",
+                          "-e",
+                          "cpu-clock",
+                          "-F",
+                          std::to_string(m_profile.frequency),
+                          "--call-graph",
+                          "dwarf",
+                          "-o",
+                          perf_data.string(),
+                          "--"};
                 break;
             case ProfileTool::callgrind:
                 prefix = {"valgrind", "--tool=callgrind", "--quiet", "--trace-children=yes",
@@ -129,8 +138,9 @@ ProfileRun CommandProfiler::profile(const ProbeTarget& target, const fs::path& d
         Result<FlatProfile> parsed = runtime_error("nothing to read");
         if (m_profile.tool == ProfileTool::perf) {
             ProcessSpec report;
-            report.argv = {"perf", "report", "-i", perf_data.string(), "--stdio", "--children",
-                           "--sort", "sym", "-g", "none", "-n", "--no-inline"};
+            report.argv = {"perf",    "report",     "-i",     perf_data.string(),
+                           "--stdio", "--children", "--sort", "sym",
+                           "-g",      "none",       "-n",     "--no-inline"};
             report.timeout = m_profile.timeout;
             report.stdout_path = dir / fmt::format("perf-{}.report.txt", i);
             report.stderr_path = dir / fmt::format("perf-{}.report.stderr", i);
@@ -180,7 +190,8 @@ ProfileRun CommandProfiler::profile(const ProbeTarget& target, const fs::path& d
             result.files.push_back(spec.stdout_path);
         }
         if (!parsed) {
-            result.failure = fmt::format("profiling run {} ({}): {}", i, name, parsed.error().message);
+            result.failure =
+                fmt::format("profiling run {} ({}): {}", i, name, parsed.error().message);
             return result;
         }
         result.profile.merge(*parsed);

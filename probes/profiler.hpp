@@ -12,8 +12,8 @@
 #include <vector>
 
 #include "config/config.hpp"
-#include "probes/profile.hpp"
 #include "probes/prober.hpp"
+#include "probes/profile.hpp"
 #include "util/process.hpp"
 
 namespace perfbisect {

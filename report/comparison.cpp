@@ -11,18 +11,25 @@ namespace perfbisect {
 
 const char* to_string(CompareVerdict verdict) {
     switch (verdict) {
-        case CompareVerdict::regression: return "regression";
-        case CompareVerdict::no_regression: return "no_regression";
-        case CompareVerdict::improvement: return "improvement";
-        default: return "inconclusive";
+        case CompareVerdict::regression:
+            return "regression";
+        case CompareVerdict::no_regression:
+            return "no_regression";
+        case CompareVerdict::improvement:
+            return "improvement";
+        default:
+            return "inconclusive";
     }
 }
 
 const char* to_string(CheckStatus status) {
     switch (status) {
-        case CheckStatus::pass: return "pass";
-        case CheckStatus::fail: return "fail";
-        default: return "error";
+        case CheckStatus::pass:
+            return "pass";
+        case CheckStatus::fail:
+            return "fail";
+        default:
+            return "error";
     }
 }
 
@@ -36,9 +43,9 @@ Comparison build_comparison(Cache& cache, const std::string& session) {
         const CommitRange range = cache.load_range(session);
         const Observations obs =
             load_observations(cache, session, range, config.build_fingerprint());
-        c.evidence = step_evidence(
-            PlannerSettings{config.decide, config.budget, config.probe.direction}, obs, 0,
-            range.size() - 1);
+        c.evidence =
+            step_evidence(PlannerSettings{config.decide, config.budget, config.probe.direction},
+                          obs, 0, range.size() - 1);
     }
     const std::string& status = c.report.status;
     if (status == "culprit_found") {
@@ -72,14 +79,20 @@ std::string median_text(const TestedCommit* t, const std::string& unit) {
     return t != nullptr && t->median ? with_unit(*t->median, unit) : "-";
 }
 
-std::size_t samples_of(const TestedCommit* t) { return t != nullptr ? t->values.size() : 0; }
+std::size_t samples_of(const TestedCommit* t) {
+    return t != nullptr ? t->values.size() : 0;
+}
 
 std::string verdict_title(CompareVerdict verdict) {
     switch (verdict) {
-        case CompareVerdict::regression: return "regression";
-        case CompareVerdict::no_regression: return "no regression";
-        case CompareVerdict::improvement: return "improvement";
-        default: return "inconclusive";
+        case CompareVerdict::regression:
+            return "regression";
+        case CompareVerdict::no_regression:
+            return "no regression";
+        case CompareVerdict::improvement:
+            return "improvement";
+        default:
+            return "inconclusive";
     }
 }
 
@@ -142,9 +155,10 @@ std::string render_comparison_markdown(const Comparison& c) {
     out += fmt::format("| head | `{}` | `{}` {} | {} | {} |\n\n", md_escape(r.session.bad),
                        r.bad.short_id(), md_escape(r.bad.subject), samples_of(head),
                        median_text(head, r.unit));
-    out += fmt::format("{} is better; a regression of {} or more fails this comparison "
-                       "(`[decide] min_effect`).\n\n",
-                       r.direction == "lower" ? "Lower" : "Higher", percent_text(r.min_effect));
+    out += fmt::format(
+        "{} is better; a regression of {} or more fails this comparison "
+        "(`[decide] min_effect`).\n\n",
+        r.direction == "lower" ? "Lower" : "Higher", percent_text(r.min_effect));
     if (base != nullptr && head != nullptr && !base->values.empty() && !head->values.empty()) {
         // One scale for both, so the lines compare at a glance.
         std::vector<double> both = base->values;
@@ -170,9 +184,12 @@ std::string render_comparison_markdown(const Comparison& c) {
 }
 
 Result<std::string> render_comparison(const Comparison& c, const std::string& format) {
-    if (format == "text") return render_comparison_text(c);
-    if (format == "md") return render_comparison_markdown(c);
-    if (format == "json") return render_comparison_json(c);
+    if (format == "text")
+        return render_comparison_text(c);
+    if (format == "md")
+        return render_comparison_markdown(c);
+    if (format == "json")
+        return render_comparison_json(c);
     return usage_error(fmt::format("unknown format '{}' (use text, md or json)", format));
 }
 
@@ -203,9 +220,12 @@ std::string gate_title(const GateResult& g) {
 
 const char* status_word(CheckStatus status) {
     switch (status) {
-        case CheckStatus::pass: return "PASS";
-        case CheckStatus::fail: return "FAIL";
-        default: return "ERROR";
+        case CheckStatus::pass:
+            return "PASS";
+        case CheckStatus::fail:
+            return "FAIL";
+        default:
+            return "ERROR";
     }
 }
 
@@ -215,8 +235,8 @@ std::string render_gate_text(const GateResult& g) {
     std::string out = fmt::format("perfbisect gate {} ({}): {}\n", g.revision, g.commit.short_id(),
                                   gate_title(g));
     for (const auto& check : g.checks) {
-        out += fmt::format("  {:<5}  {}: {}\n", status_word(check.status), check.name,
-                           check.message);
+        out +=
+            fmt::format("  {:<5}  {}: {}\n", status_word(check.status), check.name, check.message);
     }
     if (g.comparison) {
         out += fmt::format("Details: perfbisect report {} --db {} --format html -o report.html\n",
@@ -226,12 +246,12 @@ std::string render_gate_text(const GateResult& g) {
 }
 
 std::string render_gate_markdown(const GateResult& g) {
-    std::string out = fmt::format("### perfbisect gate `{}` (`{}`): **{}**\n\n", md_escape(g.revision),
-                                  g.commit.short_id(), gate_title(g));
+    std::string out = fmt::format("### perfbisect gate `{}` (`{}`): **{}**\n\n",
+                                  md_escape(g.revision), g.commit.short_id(), gate_title(g));
     out += "| check | result | found |\n|---|---|---|\n";
     for (const auto& check : g.checks) {
-        out += fmt::format("| {} | **{}** | {} |\n", md_escape(check.name), status_word(check.status),
-                           md_escape(check.message));
+        out += fmt::format("| {} | **{}** | {} |\n", md_escape(check.name),
+                           status_word(check.status), md_escape(check.message));
     }
     out += "\n";
     if (g.comparison) {
@@ -247,9 +267,12 @@ std::string render_gate_markdown(const GateResult& g) {
 }
 
 Result<std::string> render_gate(const GateResult& g, const std::string& format) {
-    if (format == "text") return render_gate_text(g);
-    if (format == "md") return render_gate_markdown(g);
-    if (format == "json") return render_gate_json(g);
+    if (format == "text")
+        return render_gate_text(g);
+    if (format == "md")
+        return render_gate_markdown(g);
+    if (format == "json")
+        return render_gate_json(g);
     return usage_error(fmt::format("unknown format '{}' (use text, md or json)", format));
 }
 
@@ -263,11 +286,21 @@ std::string xml_escape(std::string_view text) {
     for (char c : text) {
         const auto u = static_cast<unsigned char>(c);
         switch (c) {
-            case '&': out += "&amp;"; break;
-            case '<': out += "&lt;"; break;
-            case '>': out += "&gt;"; break;
-            case '"': out += "&quot;"; break;
-            case '\'': out += "&apos;"; break;
+            case '&':
+                out += "&amp;";
+                break;
+            case '<':
+                out += "&lt;";
+                break;
+            case '>':
+                out += "&gt;";
+                break;
+            case '"':
+                out += "&quot;";
+                break;
+            case '\'':
+                out += "&apos;";
+                break;
             default:
                 if (u < 0x20 && c != '\n' && c != '\t' && c != '\r') {
                     out += '?';
@@ -299,7 +332,8 @@ std::string render_junit(const GateResult& g, const std::string& hostname) {
         xml_escape(suite), g.checks.size(), g.failures(), g.errors(), time, stamp,
         xml_escape(hostname.empty() ? "localhost" : hostname));
     xml += "    <properties>\n";
-    xml += fmt::format("      <property name=\"revision\" value=\"{}\"/>\n", xml_escape(g.revision));
+    xml +=
+        fmt::format("      <property name=\"revision\" value=\"{}\"/>\n", xml_escape(g.revision));
     xml += fmt::format("      <property name=\"commit\" value=\"{}\"/>\n", xml_escape(g.commit.id));
     if (!g.baseline.empty()) {
         xml += fmt::format("      <property name=\"baseline\" value=\"{}\"/>\n",
@@ -307,8 +341,9 @@ std::string render_junit(const GateResult& g, const std::string& hostname) {
     }
     xml += "    </properties>\n";
     for (const auto& check : g.checks) {
-        xml += fmt::format("    <testcase classname=\"perfbisect.gate\" name=\"{}\" time=\"{:.3f}\"",
-                           xml_escape(check.name), check.seconds);
+        xml +=
+            fmt::format("    <testcase classname=\"perfbisect.gate\" name=\"{}\" time=\"{:.3f}\"",
+                        xml_escape(check.name), check.seconds);
         if (check.status == CheckStatus::pass) {
             xml += ">\n";
             xml += fmt::format("      <system-out>{}</system-out>\n", xml_escape(check.message));

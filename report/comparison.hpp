@@ -23,7 +23,7 @@ enum class CompareVerdict {
 const char* to_string(CompareVerdict verdict);
 
 struct Comparison {
-    SessionReport report;      // the session of the two commits: base is position 0, head 1
+    SessionReport report;  // the session of the two commits: base is position 0, head 1
     CompareVerdict verdict = CompareVerdict::inconclusive;
     CulpritEvidence evidence;  // head vs base, as a culprit's evidence is computed
 };
@@ -42,26 +42,26 @@ const char* to_string(CheckStatus status);
 
 // One limit of [gate], checked.
 struct GateCheck {
-    std::string name;             // "median of wall <= 120ms", "no regression of +5.0% or more vs v1.0"
-    std::string kind;             // "max", "min" or "max_regression"
-    std::string metric;           // the metric it is on
+    std::string name;    // "median of wall <= 120ms", "no regression of +5.0% or more vs v1.0"
+    std::string kind;    // "max", "min" or "max_regression"
+    std::string metric;  // the metric it is on
     CheckStatus status = CheckStatus::error;
     std::string message;          // one line: what was found against the limit
     std::optional<double> value;  // the median (max, min) or the effect (max_regression)
     double limit = 0;             // in the metric's unit, or a fraction for max_regression
     std::string unit;
-    int samples = 0;              // values it was decided on
-    double seconds = 0;           // time spent measuring for it
+    int samples = 0;     // values it was decided on
+    double seconds = 0;  // time spent measuring for it
 };
 
 struct GateResult {
-    std::string revision;         // as given
+    std::string revision;  // as given
     CommitInfo commit;
-    std::string baseline;         // the baseline revision ("" without max_regression)
+    std::string baseline;  // the baseline revision ("" without max_regression)
     std::vector<GateCheck> checks;
     std::optional<Comparison> comparison;  // of baseline and revision, with max_regression
     double seconds = 0;
-    std::int64_t timestamp = 0;   // unix seconds, when the gate started
+    std::int64_t timestamp = 0;  // unix seconds, when the gate started
 
     int failures() const;
     int errors() const;

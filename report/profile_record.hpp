@@ -14,14 +14,14 @@
 namespace perfbisect {
 
 struct ProfileRecord {
-    std::string culprit;                     // full commit ids
+    std::string culprit;  // full commit ids
     std::string parent;
-    std::string tool;                        // "perf", "callgrind" or "command"
-    int runs = 0;                            // profiled runs of each commit
+    std::string tool;  // "perf", "callgrind" or "command"
+    int runs = 0;      // profiled runs of each commit
     bool ok = false;
-    std::string error;                       // why there is no diff, when not ok
-    std::string directory;                   // where the raw profiles are
-    std::vector<std::string> parent_files;   // the raw profiles, to open with the tool
+    std::string error;                      // why there is no diff, when not ok
+    std::string directory;                  // where the raw profiles are
+    std::vector<std::string> parent_files;  // the raw profiles, to open with the tool
     std::vector<std::string> culprit_files;
     ProfileDiff diff;
 };

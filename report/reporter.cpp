@@ -84,7 +84,9 @@ TerminalReporter::TerminalReporter(std::FILE* out, bool live, std::size_t column
     }
 }
 
-TerminalReporter::~TerminalReporter() { finish(); }
+TerminalReporter::~TerminalReporter() {
+    finish();
+}
 
 void TerminalReporter::clear_status() {
     if (m_status_shown) {

@@ -13,15 +13,15 @@ namespace perfbisect {
 
 // Where a running session stands, for the live progress line.
 struct Progress {
-    int step = 0;                  // commits tested so far (built or measured), the current one included
-    int steps_estimate = 0;        // step + what a bisection of the commits left takes (about)
+    int step = 0;            // commits tested so far (built or measured), the current one included
+    int steps_estimate = 0;  // step + what a bisection of the commits left takes (about)
     std::size_t range_size = 0;
     std::size_t commits_left = 0;  // commits that may still hold the culprit (0 when done)
     std::size_t first_open = 0;    // their first and last positions, when commits_left > 0
     std::size_t last_open = 0;
-    std::string activity;          // "building 3f2a9c1e7b", "measuring 3f2a9c1e7b, 0a1b2c3d4e", …
-    int samples = 0;               // values recorded by the session so far
-    double elapsed_seconds = 0;    // wall time of the session, over all its runs
+    std::string activity;        // "building 3f2a9c1e7b", "measuring 3f2a9c1e7b, 0a1b2c3d4e", …
+    int samples = 0;             // values recorded by the session so far
+    double elapsed_seconds = 0;  // wall time of the session, over all its runs
     std::optional<double> remaining_seconds;  // an estimate, once a step has been timed
 };
 

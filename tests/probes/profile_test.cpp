@@ -10,7 +10,8 @@ namespace {
 
 // `perf report --stdio --children --sort sym -g none -n` of a run recorded
 // with call graphs (trimmed).
-const char* const k_perf_report = R"(# To display the perf.data header info, please use --header/--header-only options.
+const char* const k_perf_report =
+    R"(# To display the perf.data header info, please use --header/--header-only options.
 #
 #
 # Total Lost Samples: 0
@@ -99,7 +100,8 @@ fn=(3)
     CHECK(profile->functions.at("report").inclusive == Approx(200));
 
     // Two positions (instr line): the cost is the third column.
-    auto instr = parse_callgrind_profile("positions: instr line\nevents: Ir Dr\nfn=f\n0x10 3 40 7\n");
+    auto instr =
+        parse_callgrind_profile("positions: instr line\nevents: Ir Dr\nfn=f\n0x10 3 40 7\n");
     REQUIRE(instr.has_value());
     CHECK(instr->functions.at("f").self == Approx(40));
 
@@ -108,8 +110,9 @@ fn=(3)
 }
 
 TEST_CASE("folded stacks: every frame is inclusive once, the leaf is self", "[profile]") {
-    auto profile = parse_folded_stacks("main;parse;tokenize 30\nmain;parse 10\nmain;report 60\n"
-                                       "main;walk;walk;walk 5\n\n");
+    auto profile = parse_folded_stacks(
+        "main;parse;tokenize 30\nmain;parse 10\nmain;report 60\n"
+        "main;walk;walk;walk 5\n\n");
     REQUIRE(profile.has_value());
     CHECK(profile->total == Approx(105));
     CHECK(profile->functions.at("main").inclusive == Approx(105));
@@ -125,26 +128,18 @@ TEST_CASE("folded stacks: every frame is inclusive once, the leaf is self", "[pr
     CHECK_FALSE(parse_folded_stacks(""));
 }
 
-TEST_CASE("the diff ranks the functions whose share grew; new ones are listed apart",
-          "[profile]") {
+TEST_CASE("the diff ranks the functions whose share grew; new ones are listed apart", "[profile]") {
     FlatProfile parent;
     parent.total = 1000;
     parent.runs = 1;
-    parent.functions = {{"main", {1000, 10}},
-                        {"analyse", {400, 100}},
-                        {"generate", {500, 500}},
-                        {"hash", {100, 100}},
-                        {"tiny", {0.5, 0.5}},
-                        {"0x4011a0", {50, 50}}};
+    parent.functions = {{"main", {1000, 10}}, {"analyse", {400, 100}}, {"generate", {500, 500}},
+                        {"hash", {100, 100}}, {"tiny", {0.5, 0.5}},    {"0x4011a0", {50, 50}}};
     FlatProfile culprit;
     culprit.total = 2400;  // two runs of 1200
     culprit.runs = 2;
-    culprit.functions = {{"main", {2400, 20}},
-                         {"analyse", {1200, 300}},
-                         {"generate", {1000, 1000}},
-                         {"hash", {200, 200}},
-                         {"cross_check", {100, 100}},
-                         {"tiny", {1, 1}},
+    culprit.functions = {{"main", {2400, 20}},        {"analyse", {1200, 300}},
+                         {"generate", {1000, 1000}},  {"hash", {200, 200}},
+                         {"cross_check", {100, 100}}, {"tiny", {1, 1}},
                          {"0x4011b0", {60, 60}}};
     const ProfileDiff diff = diff_profiles(parent, culprit, 10);
     CHECK(diff.total_change == Approx(0.2));

@@ -87,8 +87,7 @@ TEST_CASE("perf profiles: cpu-clock samples with call graphs name the same funct
     CHECK(diff.grew.front().change() > 0.2);  // about 9 % -> 50 % of the samples
 }
 
-TEST_CASE("a profiler command prints folded stacks; its failures are reasons",
-          "[profiler]") {
+TEST_CASE("a profiler command prints folded stacks; its failures are reasons", "[profiler]") {
     ProfileSetup s;
     s.profile.tool = ProfileTool::command;
     s.profile.command = Command{true, {"printf 'main;parse {short} 10\\nmain;report 30\\n'"}};

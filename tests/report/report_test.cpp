@@ -39,9 +39,12 @@ struct StoredSession {
         for (std::size_t i = 0; i < 24; ++i) {
             const std::string id_text = std::string(36, 'a') + std::to_string(1000 + i);
             std::string subject = "Change " + std::to_string(i);
-            if (i == 7) subject = "Try a broken thing";
-            if (i == 15) subject = "Use <vector> & a | pipe";
-            range.commits.push_back({id_text, subject, "Ada <ada@example.com>", 1700000000 + 60 * static_cast<std::int64_t>(i)});
+            if (i == 7)
+                subject = "Try a broken thing";
+            if (i == 15)
+                subject = "Use <vector> & a | pipe";
+            range.commits.push_back({id_text, subject, "Ada <ada@example.com>",
+                                     1700000000 + 60 * static_cast<std::int64_t>(i)});
             levels[id_text] = i >= 15 ? 120.0 : 100.0;
         }
         Cache cache = Cache::open(dir / "p.db");
@@ -62,7 +65,9 @@ std::size_t count(const std::string& text, const std::string& part) {
 }
 
 // "+19.8%", "+17.2…+22.4%": the effect and its bounds as every format writes them.
-std::string effect_of(const CulpritEvidence& e) { return percent_text(e.effect); }
+std::string effect_of(const CulpritEvidence& e) {
+    return percent_text(e.effect);
+}
 std::string bounds_of(const CulpritEvidence& e) {
     return fmt::format("{:+.1f}…{:+.1f}%", e.ci_low * 100, e.ci_high * 100);
 }
@@ -103,7 +108,8 @@ TEST_CASE("every format shows the culprit, its effect and bounds, and every test
     REQUIRE_FALSE(c.profile->diff.grew.empty());
     CHECK(c.profile->diff.grew.front().function == "slow_path(int)");
     CHECK(r.narrow_command.find("perfbisect compare --config") != std::string::npos);
-    CHECK(r.narrow_command.find(c.parent.short_id() + " " + c.commit.short_id()) != std::string::npos);
+    CHECK(r.narrow_command.find(c.parent.short_id() + " " + c.commit.short_id()) !=
+          std::string::npos);
     bool skipped = false;
     for (const auto& t : r.tested) {
         skipped = skipped || (t.position == 7 && t.verdict == Verdict::skipped);
@@ -123,7 +129,8 @@ TEST_CASE("every format shows the culprit, its effect and bounds, and every test
     }
 
     const std::string md = render_markdown(r);
-    CHECK(md.find("| `" + c.commit.short_id() + "` | Use <vector> & a \\| pipe |") != std::string::npos);
+    CHECK(md.find("| `" + c.commit.short_id() + "` | Use <vector> & a \\| pipe |") !=
+          std::string::npos);
     CHECK(md.find(effect_of(c.evidence)) != std::string::npos);
     CHECK(md.find(bounds_of(c.evidence)) != std::string::npos);
     CHECK(md.find("<details><summary>Tested commits") != std::string::npos);

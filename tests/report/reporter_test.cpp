@@ -57,8 +57,9 @@ std::size_t count(const std::string& text, const std::string& part) {
 TEST_CASE("the status line says step, range left, commit, samples, elapsed and remaining",
           "[reporter]") {
     const std::string line = progress_line(sample_progress());
-    CHECK(line == "step 3/~8 · 14 commits left (12–25 of 40) · measuring 3f2a9c1e7b · 86 samples "
-                  "· 1m12s · ~1m40s left");
+    CHECK(line ==
+          "step 3/~8 · 14 commits left (12–25 of 40) · measuring 3f2a9c1e7b · 86 samples "
+          "· 1m12s · ~1m40s left");
     Progress early = sample_progress();
     early.remaining_seconds.reset();
     early.commits_left = 1;

@@ -41,7 +41,8 @@ public:
     explicit LevelProber(std::map<std::string, double> levels) : m_levels(std::move(levels)) {}
     ProbeRun run(const ProbeTarget& target) override {
         const std::string& id = target.commit->id;
-        std::mt19937_64 rng(std::hash<std::string>{}(id) ^ static_cast<std::uint64_t>(m_taken[id]++));
+        std::mt19937_64 rng(std::hash<std::string>{}(id) ^
+                            static_cast<std::uint64_t>(m_taken[id]++));
         std::lognormal_distribution<double> noise(0.0, 0.02);
         return ProbeRun{true, false, {m_levels.at(id) * noise(rng)}, "", 0.01, "", {}};
     }
