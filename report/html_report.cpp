@@ -50,7 +50,7 @@ std::optional<double> level_of(const SessionReport& r, Verdict verdict) {
 // dashed lines, and the culprit a shaded column with a marker
 // (id "culprit-marker").
 std::string strip_plot(const SessionReport& r) {
-    constexpr double k_width = 900, k_height = 340, k_left = 70, k_right = 90, k_top = 30,
+    constexpr double k_width = 940, k_height = 340, k_left = 70, k_right = 120, k_top = 30,
                      k_bottom = 40;
     double lo = std::numeric_limits<double>::infinity();
     double hi = -lo;
@@ -182,6 +182,7 @@ std::string render_html(const SessionReport& r) {
                        escape(r.session.id) + R"(</title>
 <style>
 body{font-family:system-ui,sans-serif;margin:2em;color:#222;max-width:1000px}
+p.culprit{font-size:110%;border-left:4px solid #b22222;padding-left:.6em}
 table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:3px 8px;text-align:left}
 td.num{text-align:right;font-variant-numeric:tabular-nums}code{font-size:95%}
 .good{color:#2b7a2b}.bad{color:#b22222}.skipped,.untested{color:#777}
@@ -199,17 +200,26 @@ td.num{text-align:right;font-variant-numeric:tabular-nums}code{font-size:95%}
         html += "<p>" + escape(r.summary) + "</p>\n";
     }
     if (!r.culprits.empty()) {
-        html += "<h2>Culprit</h2><table id=culprits><tr><th>commit</th><th>subject</th>"
-                "<th>author</th><th>date</th><th>effect</th><th>95% CI</th><th>p-value</th>"
-                "<th>share</th></tr>\n";
+        html += fmt::format("<h2>Culprit{}</h2>\n", r.culprits.size() > 1 ? "s" : "");
         for (const auto& c : r.culprits) {
             html += fmt::format(
-                "<tr><td><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td><td class=num>{}</td>"
-                "<td class=num>{:+.1f}…{:+.1f}%</td><td class=num>{}</td><td class=num>{:.0f}%</td></tr>\n",
+                "<p class=culprit><code>{}</code> {}<br>{}, {}: <b>{}</b>, confidence {:.4g}%, "
+                "{:.0f}% of the good → bad shift; parent <code>{}</code></p>\n",
                 escape(c.commit.id), escape(c.commit.subject), escape(c.commit.author),
-                format_utc(c.commit.time), percent(c.evidence.effect), c.evidence.ci_low * 100,
-                c.evidence.ci_high * 100, escape(p_value_text(c.evidence.p_value)),
-                c.evidence.share * 100);
+                format_utc(c.commit.time), escape(effect_text(c.evidence)),
+                c.evidence.confidence * 100, c.evidence.share * 100, escape(c.parent.short_id()));
+        }
+        html += "<table id=culprits><tr><th>commit</th><th>subject</th><th>author</th>"
+                "<th>date</th><th>effect</th><th>95% CI</th><th>p-value</th><th>share</th></tr>\n";
+        for (const auto& c : r.culprits) {
+            html += fmt::format(
+                "<tr><td><code title=\"{}\">{}</code></td><td>{}</td><td>{}</td><td>{}</td>"
+                "<td class=num>{}</td><td class=num>{:+.1f}…{:+.1f}%</td><td class=num>{}</td>"
+                "<td class=num>{:.0f}%</td></tr>\n",
+                escape(c.commit.id), escape(c.commit.short_id()), escape(c.commit.subject),
+                escape(c.commit.author), format_utc(c.commit.time).substr(0, 10),
+                percent(c.evidence.effect), c.evidence.ci_low * 100, c.evidence.ci_high * 100,
+                escape(p_value_cell(c.evidence.p_value)), c.evidence.share * 100);
         }
         html += "</table>\n";
     }

@@ -199,6 +199,11 @@ std::string p_value_text(double p) {
     return fmt::format("p = {:.0f}e{}", mantissa, exponent);
 }
 
+std::string p_value_cell(double p) {
+    const std::string text = p_value_text(p);
+    return text.starts_with("p = ") ? text.substr(4) : text.substr(2);
+}
+
 std::string effect_text(const CulpritEvidence& e) {
     return fmt::format("{} (95% CI {:+.1f}…{:+.1f}%), {}", percent_text(e.effect), e.ci_low * 100,
                        e.ci_high * 100, p_value_text(e.p_value));
@@ -426,9 +431,6 @@ std::string render_text(const SessionReport& r, bool verbose) {
 
 namespace {
 
-// "3e-9" for a table of p-values.
-std::string p_cell(double p) { return p > 0 ? p_value_text(p).substr(4) : "< 1e-300"; }
-
 // Table cells: a pipe would end the cell, a newline the row.
 std::string md_cell(std::string_view text) {
     std::string out;
@@ -471,7 +473,7 @@ std::string render_markdown(const SessionReport& r) {
                                md_cell(c.commit.author), format_utc(c.commit.time),
                                percent(c.evidence.effect), c.evidence.ci_low * 100,
                                c.evidence.ci_high * 100,
-                               p_cell(c.evidence.p_value),
+                               p_value_cell(c.evidence.p_value),
                                c.evidence.share * 100);
         }
         out += "\n";

@@ -85,6 +85,8 @@ std::string render_html(const SessionReport& report);
 std::string percent_text(double fraction);
 // "p = 3e-9", "p = 0.012", "p < 1e-300".
 std::string p_value_text(double p);
+// The same for a table's cell: "3e-9", "0.012", "< 1e-300".
+std::string p_value_cell(double p);
 // "+12.4% (95% CI +11.8…+13.1%), p = 3e-9".
 std::string effect_text(const CulpritEvidence& evidence);
 // A Unicode block sparkline of values ("▁▂▅█"), lowest to highest.

@@ -82,6 +82,8 @@ TEST_CASE("numbers read the same in every format", "[report]") {
     CHECK(p_value_text(9.7e-5) == "p = 1e-4");
     CHECK(p_value_text(0.0123) == "p = 0.012");
     CHECK(p_value_text(0) == "p < 1e-300");
+    CHECK(p_value_cell(3e-9) == "3e-9");
+    CHECK(p_value_cell(0) == "< 1e-300");
     CulpritEvidence e;
     e.effect = 0.124;
     e.ci_low = 0.118;
