@@ -17,6 +17,7 @@ if [ "${1:-}" = "--sanitize" ]; then
   cmake_args=(-DPERFBISECT_SANITIZE=address,undefined -DPERFBISECT_BUILD_BENCH=OFF)
   # Every report is fatal; leaks are reported at exit (and fail the test).
   export ASAN_OPTIONS=${ASAN_OPTIONS:-abort_on_error=1:detect_leaks=1:strict_string_checks=1}
+  export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$root/tests/sanitizers/lsan.supp:print_suppressions=0}
   export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 elif [ $# -gt 0 ]; then
   echo "usage: scripts/test.sh [--sanitize]" >&2
