@@ -7,6 +7,8 @@
 #include <nlohmann/json.hpp>
 
 #include "alerts/alert.hpp"
+#include "alerts/service.hpp"
+#include "report/report.hpp"
 #include "util/text.hpp"
 
 namespace perfbisect {
@@ -596,6 +598,123 @@ std::string HttpReply::describe() const {
         return error.empty() ? std::string("no response") : error;
     }
     return fmt::format("HTTP {}", status);
+}
+
+namespace {
+
+json optional_number(const std::optional<double>& value) {
+    return value ? json(*value) : json(nullptr);
+}
+
+json queue_json(const QueueEntry& e) {
+    return {
+        {"state", e.state},
+        {"source", e.source},
+        {"alert_id", e.alert_id},
+        {"test", e.test},
+        {"metric", e.metric},
+        {"expected_change", optional_number(e.expected_change)},
+        {"min_effect", e.min_effect},
+        {"received", format_utc(static_cast<std::int64_t>(e.received))},
+        {"error", e.error},
+    };
+}
+
+}  // namespace
+
+std::string render_alert_session_json(const SessionReport* report, const QueueEntry* entry) {
+    json out;
+    if (report != nullptr) {
+        out = json::parse(render_json(*report));
+    } else if (entry != nullptr) {
+        out = {
+            {"schema_version", 1},
+            {"session", entry->session},
+            {"status", "queued"},
+            {"summary", "queued; the bisect has not started"},
+            {"good", entry->good},
+            {"bad", entry->bad},
+            {"good_revision", entry->good},
+            {"bad_revision", entry->bad},
+            {"min_effect", entry->min_effect},
+            {"culprits", json::array()},
+            {"candidates", json::array()},
+            {"tested", json::array()},
+        };
+    }
+    if (entry != nullptr) {
+        out["queue"] = queue_json(*entry);
+    }
+    return out.dump(2) + "\n";
+}
+
+std::string render_session_list_json(const std::vector<SessionRecord>& sessions,
+                                     const std::vector<QueueEntry>& entries) {
+    std::map<std::string, const QueueEntry*> by_session;
+    for (const auto& e : entries) {
+        by_session[e.session] = &e;
+    }
+    json out = json::array();
+    std::set<std::string> listed;
+    for (const auto& s : sessions) {
+        json item = {{"id", s.id},
+                     {"status", s.status},
+                     {"good", s.good},
+                     {"bad", s.bad},
+                     {"created", format_utc(s.created)},
+                     {"updated", format_utc(s.updated)},
+                     {"summary", s.stop_reason}};
+        if (auto it = by_session.find(s.id); it != by_session.end()) {
+            item["queue"] = queue_json(*it->second);
+        }
+        listed.insert(s.id);
+        out.push_back(std::move(item));
+    }
+    for (const auto& e : entries) {
+        if (listed.contains(e.session)) {
+            continue;
+        }
+        const std::string received = format_utc(static_cast<std::int64_t>(e.received));
+        out.push_back({{"id", e.session},
+                       {"status", e.state == "failed" ? "failed" : "queued"},
+                       {"good", e.good},
+                       {"bad", e.bad},
+                       {"created", received},
+                       {"updated", received},
+                       {"summary", e.error},
+                       {"queue", queue_json(e)}});
+    }
+    return out.dump(2) + "\n";
+}
+
+std::string render_acceptance_json(const Acceptance& acceptance) {
+    json sessions = json::array();
+    for (const auto& a : acceptance.accepted) {
+        const auto& e = a.entry;
+        sessions.push_back({{"session", e.session},
+                            {"state", e.state},
+                            {"duplicate", a.duplicate},
+                            {"source", e.source},
+                            {"alert_id", e.alert_id},
+                            {"test", e.test},
+                            {"metric", e.metric},
+                            {"good", e.good},
+                            {"bad", e.bad},
+                            {"expected_change", optional_number(e.expected_change)},
+                            {"min_effect", e.min_effect},
+                            {"url", "/v1/sessions/" + e.session}});
+    }
+    json out = {{"sessions", sessions}, {"skipped", acceptance.skipped}};
+    if (!acceptance.accepted.empty()) {
+        out["session"] = acceptance.accepted.front().entry.session;
+        out["state"] = acceptance.accepted.front().entry.state;
+        out["duplicate"] = acceptance.accepted.front().duplicate;
+    }
+    return out.dump(2) + "\n";
+}
+
+std::string render_error_json(const std::string& message) {
+    return json({{"error", message}}).dump() + "\n";
 }
 
 }  // namespace perfbisect
