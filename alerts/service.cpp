@@ -297,9 +297,14 @@ std::expected<QueueEntry, AlertError> AlertService::prepare(const AlertRequest& 
         return fail(400, range.error().message);
     }
 
+    // At most 100 %: a step that doubles the metric is found whatever the
+    // detector thought, and a wild magnitude cannot ask for the impossible.
+    constexpr double k_max_alert_min_effect = 1.0;
     double min_effect = config->decide.min_effect;
     if (request.change) {
-        min_effect = std::max(min_effect, m_config.effect_fraction * std::abs(*request.change));
+        min_effect = std::max(
+            min_effect,
+            std::min(k_max_alert_min_effect, m_config.effect_fraction * std::abs(*request.change)));
     }
     std::string text = config->text;
     if (min_effect != config->decide.min_effect) {
