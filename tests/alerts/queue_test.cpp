@@ -62,7 +62,7 @@ TEST_CASE("queue: entries in a real file, deduplicated by key, bounded", "[queue
     CHECK_FALSE(queue.find_by_session("s3"));
 }
 
-TEST_CASE("queue: running entries first, then queued in order; claims are exclusive", "[queue]") {
+TEST_CASE("queue: running entries first, then queued in order, claims exclusive", "[queue]") {
     TempDir dir;
     AlertQueue queue = AlertQueue::open(dir / "p.db");
     AlertQueue other = AlertQueue::open(dir / "p.db");  // another process's connection

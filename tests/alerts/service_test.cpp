@@ -125,7 +125,7 @@ std::string session_of(const HttpResponse& response) {
 
 }  // namespace
 
-TEST_CASE("service: a signed alert is queued; the same range again returns its session",
+TEST_CASE("service: a signed alert is queued, the same range again returns its session",
           "[service]") {
     Fixture f;
     const auto first = f.post("/v1/alerts", f.generic(1, 6, R"(, "change": "+30%", "id": "x1")"));
@@ -168,7 +168,7 @@ TEST_CASE("service: min_effect is the config's unless the alert's magnitude asks
     CHECK(f.post("/v1/alerts", f.generic(3, 7, R"(, "change": "+5000%")")).status == 202);
     const auto entries = queue.list();
     REQUIRE(entries.size() == 4);
-    CHECK(entries[3].min_effect == Approx(1.0));  // capped at 100 %
+    CHECK(entries[3].min_effect == Approx(1.0));   // capped at 100 %
     CHECK(entries[0].min_effect == Approx(0.02));  // no magnitude: the config's
     CHECK_FALSE(entries[0].expected_change);
     CHECK(entries[1].min_effect == Approx(0.02));  // 0.5 × 2 % is below the config's 2 %

@@ -129,7 +129,7 @@ backoff = "1ms"
     CHECK(read_file(p.dir / "notified.json").find(entry.session) != std::string::npos);
 }
 
-TEST_CASE("worker: a session that cannot run fails its entry; notifications give up", "[worker]") {
+TEST_CASE("worker: a session that cannot run fails its entry, notifications give up", "[worker]") {
     Project p("url = \"http://receiver.test/hook\"\nretries = 1\nbackoff = \"1ms\"\n");
     // The good commit does not build: a runtime error, the entry fails.
     std::string project = read_file(p.dir / "project.toml");
