@@ -70,6 +70,7 @@ generic_alert "$WORK/generic.json" checkout-latency "$(rev r1 good)" "$(rev r1 b
 s1=$(json "$WORK/answer.json" "d['session']")
 [ "$(post /v1/alerts "$WORK/generic.json" --token "$PB_TEST_TOKEN")" = 200 ] || fail "duplicate: $(cat "$WORK/answer.json")"
 [ "$(json "$WORK/answer.json" "d['session']")" = "$s1" ] || fail "the duplicate got another session"
+echo "generic: 202 session $s1; the same alert again: 200 session $s1"
 
 # 2. Horreum's change/new event as Horreum sends it (Horreum cannot sign: a bearer token).
 #    Its change is a drop in throughput; this project's metric is a time, so
@@ -80,6 +81,7 @@ sed 's/mean 880.000000/mean 1250.000000/' "$data/horreum-change-new.json" > "$WO
 s2=$(json "$WORK/answer.json" "d['session']")
 [ "$(json "$WORK/answer.json" "d['sessions'][0]['good']")" = "$(rev r2 good)" ] || fail "horreum good"
 grep -q "/api/dataset/1234/labelValues" "$WORK/horreum.json.requests" || fail "Horreum was not asked"
+echo "horreum: 202 session $s2 ($(tr '\n' ' ' < "$WORK/horreum.json.requests"))"
 
 # 3. Otava's JSON output (numbers as strings); the routed metric's change point
 #    is r3's bad commit, the series has no previous commit: a look-back of 15.
@@ -89,6 +91,7 @@ sed -e "s/5b4a3f2e1d9c2e7d1b5a0f4e3d2c1b0a9f8e7d6c/$(rev r3 bad)/" -e 's/"0.7496
 [ "$(post /v1/alerts/otava "$WORK/otava.json")" = 202 ] || fail "otava: $(cat "$WORK/answer.json")"
 s3=$(json "$WORK/answer.json" "d['session']")
 [ "$(json "$WORK/answer.json" "len(d['sessions'])")" = 1 ] || fail "otava queued other metrics"
+echo "otava: 202 session $s3, good $(json "$WORK/answer.json" "d['sessions'][0]['good']") (look-back)"
 
 # Each session ends with its planted culprit.
 check_culprit() {  # check_culprit SESSION CULPRIT
@@ -96,6 +99,7 @@ check_culprit() {  # check_culprit SESSION CULPRIT
   [ "$(json "$WORK/answer.json" "d['status']")" = culprit_found ] || fail "session $1: $(json "$WORK/answer.json" "d['summary']")"
   [ "$(json "$WORK/answer.json" "d['culprits'][0]['commit']")" = "$2" ] || fail "session $1: wrong culprit"
   [ "$(json "$WORK/answer.json" "d['queue']['state']")" = done ] || fail "session $1: queue state"
+  echo "session $1: culprit_found $2 (the planted one), min_effect $(json "$WORK/answer.json" "d['min_effect']")"
 }
 check_culprit "$s1" "$culprit1"
 [ "$(json "$WORK/answer.json" "d['min_effect']")" = 0.125 ] || fail "min_effect from +25%: $(json "$WORK/answer.json" "d['min_effect']")"
@@ -116,6 +120,7 @@ for session in "$s1" "$s2" "$s3"; do
   grep -lq "\"session\": \"$session\"" "$WORK/received"/*.json || fail "no report of $session"
 done
 [ "$(cat "$WORK/received"/*.headers | grep -c signature-ok)" = 3 ] || fail "unsigned callbacks"
+echo "callback receiver: 3 signed reports after one 503 ($(cat "$WORK/received"/*.headers | grep -v signature | tr '\n' ' '))"
 [ "$(wc -l < "$WORK/notified.txt")" = 3 ] || fail "the notify command ran $(wc -l < "$WORK/notified.txt") times"
 grep -q "^$s2 culprit_found $culprit2\$" "$WORK/notified.txt" || fail "notify command: $(cat "$WORK/notified.txt")"
 
