@@ -38,8 +38,17 @@ Outcome run_session(Cache& cache, const std::string& session, const Config& conf
                          BuildPlace{work, "session-" + session, {range.good().id, range.bad().id}});
     CommandProber prober(runner, config.probe, work / "scratch");
     value_or_throw(prober.check_machine());
+    CommandProfiler profiler(runner, config.probe, config.profile);
+    if (config.profile.enabled()) {
+        value_or_throw(profiler.check_machine(work / "scratch"));
+    }
     install_interrupt_handlers();
     SessionDriver driver(cache, builder, prober, reporter, config);
+    if (config.profile.enabled()) {
+        // Beside the other per-session directories; kept with the database.
+        driver.set_profiler(&profiler, work / "profiles" / ("session-" + session),
+                            static_cast<std::size_t>(config.profile.top));
+    }
     return driver.run(session);
 }
 

@@ -19,7 +19,10 @@ namespace perfbisect {
 SessionRecord start_session(Cache& cache, const Config& config, const std::string& good,
                             const std::string& bad, const std::string& id = {});
 
-// Runs the session (new or interrupted) to its end and returns its outcome.
+// Runs the session (new or interrupted) to its end and returns its outcome;
+// with [profile], profiles its culprits (work/profiles/session-<id>). Whether
+// the probe and the profiler run on this machine is checked first (usage
+// errors).
 // Throws like SessionDriver::run: Failure(interrupted) on SIGINT/SIGTERM (the
 // session stays resumable), Failure(runtime) when good or bad cannot be built
 // or measured.

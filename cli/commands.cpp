@@ -10,6 +10,7 @@
 #include <spdlog/spdlog.h>
 
 #include "bisect/session_driver.hpp"
+#include "bisect/session_runner.hpp"
 #include "builders/builder.hpp"
 #include "cache/cache.hpp"
 #include "config/config.hpp"
@@ -44,35 +45,15 @@ void check_format(const std::string& format, std::initializer_list<const char*> 
                   fmt::format("unknown --format '{}' (use {})", format, list));
 }
 
-void run_session(Cache& cache, const std::string& session, const Config& config, bool quiet) {
-    auto repository = value_or_throw(open_git_repository(config.repo.path));
-    RealProcessRunner runner;
-    const auto work = work_dir(cache.path());
-    const CommitRange range = cache.load_range(session);
-    ArtifactStore store(cache, work / "artifacts", config.cache.max_artifacts_size);
-    LocalBuilder builder(*repository, runner, store, config.build, config.build_fingerprint(),
-                         BuildPlace{work, "session-" + session, {range.good().id, range.bad().id}});
-    CommandProber prober(runner, config.probe, work / "scratch");
-    value_or_throw(prober.check_machine());
-    CommandProfiler profiler(runner, config.probe, config.profile);
-    if (config.profile.enabled()) {
-        value_or_throw(profiler.check_machine(work / "scratch"));
-    }
+void run_to_end(Cache& cache, const std::string& session, const Config& config, bool quiet) {
     std::unique_ptr<Reporter> reporter;
     if (quiet) {
         reporter = std::make_unique<QuietReporter>();
     } else {
         reporter = std::make_unique<TerminalReporter>(stderr, stderr_is_live_terminal());
     }
-    install_interrupt_handlers();
-    SessionDriver driver(cache, builder, prober, *reporter, config);
-    if (config.profile.enabled()) {
-        // Beside the other per-session directories; kept with the database.
-        driver.set_profiler(&profiler, work / "profiles" / ("session-" + session),
-                            static_cast<std::size_t>(config.profile.top));
-    }
     try {
-        driver.run(session);
+        run_session(cache, session, config, *reporter);
     } catch (const Failure& failure) {
         if (failure.kind() == ErrorKind::interrupted) {
             throw Failure(ErrorKind::interrupted,
@@ -123,7 +104,7 @@ int exit_code_for(const std::string& status) {
 // Runs (or continues) a session to its end and prints its report.
 int drive(Cache& cache, const std::string& session, const Config& config,
           const std::string& format, bool quiet, std::ostream& out) {
-    run_session(cache, session, config, quiet);
+    run_to_end(cache, session, config, quiet);
     const SessionReport report = build_report(cache, session);
     out << value_or_throw(render(report, format));
     return exit_code_for(report.status);

@@ -10,6 +10,7 @@
 
 #include "cli/commands.hpp"
 #include "cli/session_support.hpp"
+#include "config/server_config.hpp"
 #include "probes/prober.hpp"
 #include "report/comparison.hpp"
 #include "stats/summary.hpp"
@@ -48,7 +49,7 @@ std::string compare_session(Cache& cache, const Config& config, const std::strin
     if (!quiet) {
         fmt::print(stderr, "perfbisect: {}\n", started);
     }
-    run_session(cache, session.id, config, quiet);
+    run_to_end(cache, session.id, config, quiet);
     return session.id;
 }
 
@@ -195,7 +196,8 @@ int command_gate(const GateOptions& options, std::ostream& out) {
         } else {
             // The comparison decides at max_regression instead of min_effect;
             // its session stores the config so, for resume and report.
-            const std::string text = config_text_with_min_effect(config.text, gate.max_regression);
+            const std::string text =
+                value_or_throw(config_text_with_min_effect(config, gate.max_regression));
             Config adjusted =
                 value_or_throw(parse_config(text, config.file.parent_path(), config.file.string()));
             adjusted.file = config.file;

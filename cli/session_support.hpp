@@ -24,10 +24,10 @@ std::filesystem::path work_dir(const std::filesystem::path& db);
 // A format not in allowed: usage error listing them.
 void check_format(const std::string& format, std::initializer_list<const char*> allowed);
 
-// Runs (or continues) session to its end; progress on stderr unless quiet.
-// Interrupted: Failure (interrupted) saying how to resume; good or bad that
-// cannot be built or probed: Failure (runtime).
-void run_session(Cache& cache, const std::string& session, const Config& config, bool quiet);
+// Runs (or continues) session to its end (bisect/session_runner.hpp), with
+// progress on stderr unless quiet. Interrupted: Failure (interrupted) saying
+// how to resume; good or bad that cannot be built or probed: Failure (runtime).
+void run_to_end(Cache& cache, const std::string& session, const Config& config, bool quiet);
 
 // The build of commit with config's build settings: from the cache, or built
 // now in a worktree of its own (work/worktrees/measure-<fingerprint>). A

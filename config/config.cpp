@@ -914,15 +914,6 @@ Result<Config> parse_config(const std::string& text, const std::filesystem::path
     }
 }
 
-std::string config_text_with_min_effect(const std::string& text, double min_effect) {
-    std::istringstream stream(text);
-    toml::value root = toml::parse(stream, "config");
-    root["decide"]["min_effect"] = toml::value(min_effect);
-    std::ostringstream out;
-    out << root;
-    return out.str();
-}
-
 Result<Config> load_config(const std::filesystem::path& file) {
     std::error_code ec;
     const auto absolute = std::filesystem::absolute(file, ec);

@@ -168,11 +168,6 @@ Result<Config> load_config(const std::filesystem::path& file);
 Result<Config> parse_config(const std::string& text, const std::filesystem::path& base_dir,
                             const std::string& origin);
 
-// The config text with [decide] min_effect set to min_effect (a fraction),
-// for sessions that decide at another threshold than the file says (`gate`'s
-// max_regression). The TOML is written anew: comments are lost, values kept.
-std::string config_text_with_min_effect(const std::string& text, double min_effect);
-
 // "90s", "20m", "1h30m", "500ms", "2h", or a bare number of seconds.
 Result<Seconds> parse_duration(const std::string& text);
 // "500M", "10G", "1.5GiB", "2048" (bytes): sizes in bytes, powers of 1024.

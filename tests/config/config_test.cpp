@@ -474,16 +474,3 @@ maxrss = { max = "300MiB", min = 1024 }
     CHECK(error_of(std::string(k_minimal) + "[gate]\nmaximum = 3\n").find("unknown key") !=
           std::string::npos);
 }
-
-TEST_CASE("a config's min_effect can be set anew for a session", "[config][gate]") {
-    const std::string text = "profile = \"perf\"\n" + std::string(k_minimal) +
-                             "[decide]\nmin_effect = \"2%\"\nsamples = 8\n";
-    auto changed = parse(config_text_with_min_effect(text, 0.07));
-    REQUIRE(changed.has_value());
-    CHECK(changed->decide.min_effect == Approx(0.07));
-    CHECK(changed->decide.samples == 8);
-    CHECK(changed->profile.tool == ProfileTool::perf);
-    CHECK(changed->probe.command.words == parse(text)->probe.command.words);
-    // Without a [decide] section, one is added.
-    CHECK(parse(config_text_with_min_effect(k_minimal, 0.03))->decide.min_effect == Approx(0.03));
-}
