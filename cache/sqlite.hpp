@@ -79,6 +79,8 @@ private:
 };
 
 // Commits on commit(), rolls back otherwise (e.g. when an exception unwinds).
+// Nests: inside another transaction it is a savepoint, so a caller can make
+// several calls that each use a Transaction into one atomic change.
 class Transaction {
 public:
     explicit Transaction(Database& db);
@@ -90,6 +92,7 @@ public:
 private:
     Database& m_db;
     bool m_done = false;
+    bool m_nested = false;
 };
 
 }  // namespace perfbisect
