@@ -5,7 +5,9 @@
 // cache before asking again. Running it on a session that was interrupted
 // simply continues it.
 
+#include <cstdint>
 #include <string>
+#include <unordered_map>
 
 #include "bisect/planner.hpp"
 #include "bisect/repository.hpp"
@@ -17,9 +19,46 @@
 namespace perfbisect {
 
 // Everything the cache knows about the session's commits, in planner form.
-// Builds count when they match build_fingerprint (and their artifacts still exist).
+// Builds count when they match build_fingerprint (and, with require_artifacts,
+// when their artifacts still exist: a commit whose artifacts are gone is built
+// again; a report does not need them).
 Observations load_observations(Cache& cache, const std::string& session, const CommitRange& range,
-                               const std::string& build_fingerprint);
+                               const std::string& build_fingerprint,
+                               bool require_artifacts = true);
+
+// The same, kept up to date: each update() reads the range's builds and only
+// the samples stored since the previous update, so a step of a session that
+// holds a million samples does not read them all again.
+class ObservationCache {
+public:
+    ObservationCache(const CommitRange& range, std::string build_fingerprint,
+                     bool require_artifacts = true);
+    const Observations& update(Cache& cache, const std::string& session);
+    const Observations& observations() const { return m_obs; }
+    std::int64_t max_round() const { return m_max_round; }
+    std::int64_t max_run() const { return m_max_run; }
+
+private:
+    std::unordered_map<std::string, std::size_t> m_position_of;
+    std::string m_build_fingerprint;
+    bool m_require_artifacts;
+    Observations m_obs;
+    std::int64_t m_last_id = 0;
+    std::int64_t m_max_round = 0;
+    std::int64_t m_max_run = 0;
+};
+
+// One line and a JSON object for the event log of a planner decision: the
+// verdict and the planner's reason, and what the commit's values were
+// compared with (two-sided Mann-Whitney p-values against the good and the bad
+// end, for the reader; the planner decides with its own tests, named in the
+// reason).
+struct DecisionEvent {
+    std::string message;
+    std::string data;
+};
+DecisionEvent describe_decision(const Decision& decision, const CommitRange& range,
+                                const Observations& obs);
 
 // What the cache keeps of a build. session: the session that ran it ("" for
 // `perfbisect measure`).
@@ -36,16 +75,22 @@ public:
                   const Config& config);
 
     // Runs the session to its end and returns the outcome, which is also
-    // stored (status, stop reason, a "done" event). Throws Failure with kind
-    // interrupted when SIGINT/SIGTERM arrived (the session stays resumable) and
-    // kind runtime when good or bad cannot be built or measured.
+    // stored (status, stop reason, culprits, a "done" event). Every planner
+    // decision and every step (with why it was chosen) goes to the event log,
+    // and the step in progress to the session's progress. Throws Failure with
+    // kind interrupted when SIGINT/SIGTERM arrived (the session stays
+    // resumable) and kind runtime when good or bad cannot be built or measured
+    // or the session was aborted (`perfbisect abort`).
     Outcome run(const std::string& session);
+
+    // The machine fingerprint stored with each sample (default: this machine's).
+    void set_machine(std::string fingerprint) { m_machine = std::move(fingerprint); }
 
 private:
     void build(const std::string& session, const CommitInfo& commit, std::size_t position,
                std::size_t count);
     void measure(const std::string& session, const CommitRange& range,
-                 const MeasureAction& action);
+                 const MeasureAction& action, std::int64_t round, std::int64_t run);
 
     Cache& m_cache;
     Builder& m_builder;
@@ -54,6 +99,7 @@ private:
     const Config& m_config;
     std::string m_build_fingerprint;
     std::string m_probe_fingerprint;
+    std::string m_machine;
 };
 
 }  // namespace perfbisect
