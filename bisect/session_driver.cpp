@@ -44,17 +44,7 @@ std::string describe(const CommitInfo& commit, std::size_t position, std::size_t
 
 }  // namespace
 
-ObservationCache::ObservationCache(const CommitRange& range, std::string build_fingerprint,
-                                   bool require_artifacts)
-    : m_build_fingerprint(std::move(build_fingerprint)),
-      m_require_artifacts(require_artifacts),
-      m_obs(range.size()) {
-    for (std::size_t p = 0; p < range.size(); ++p) {
-        m_position_of.emplace(range.commits[p].id, p);
-    }
-}
-
-const Observations& ObservationCache::update(Cache& cache, const std::string& session) {
+void ObservationCache::read_builds(Cache& cache, const std::string& session) {
     for (auto& o : m_obs) {
         o.build = BuildState::unknown;
         o.build_failure.clear();
@@ -67,6 +57,24 @@ const Observations& ObservationCache::update(Cache& cache, const std::string& se
         } else if (!m_require_artifacts || std::filesystem::is_directory(build.artifacts_dir)) {
             m_obs[p].build = BuildState::ok;
         }  // else: the artifacts are gone; build again
+    }
+}
+
+ObservationCache::ObservationCache(const CommitRange& range, std::string build_fingerprint,
+                                   bool require_artifacts)
+    : m_build_fingerprint(std::move(build_fingerprint)),
+      m_require_artifacts(require_artifacts),
+      m_obs(range.size()) {
+    for (std::size_t p = 0; p < range.size(); ++p) {
+        m_position_of.emplace(range.commits[p].id, p);
+    }
+}
+
+const Observations& ObservationCache::update(Cache& cache, const std::string& session) {
+    const std::int64_t version = cache.builds_version();
+    if (version != m_builds_version) {
+        m_builds_version = version;
+        read_builds(cache, session);
     }
     for (const auto& sample : cache.load_samples_after(session, m_last_id)) {
         m_last_id = std::max(m_last_id, sample.id);
@@ -113,8 +121,11 @@ DecisionEvent describe_decision(const Decision& decision, const CommitRange& ran
             std::isfinite(p_value) ? fmt::format("{:.6g}", p_value) : "null");
     }
     DecisionEvent event;
-    event.message = fmt::format("{} (position {}) {}: {}{}", commit.short_id(), p,
-                                to_string(decision.verdict), decision.reason,
+    // The planner's reasons often start with the verdict already.
+    const std::string verdict = to_string(decision.verdict);
+    event.message = fmt::format("{} (position {}) {}{}{}", commit.short_id(), p,
+                                decision.reason.starts_with(verdict) ? "" : verdict + ": ",
+                                decision.reason,
                                 compared.empty() ? ""
                                                  : fmt::format(" [{} values; {}]",
                                                                obs[p].values.size(), compared));
@@ -277,7 +288,9 @@ Outcome SessionDriver::run(const std::string& session) {
         if (const auto* b = std::get_if<BuildAction>(&plan.next)) {
             build(session, range.commits[b->position], b->position, range.size());
         } else if (const auto* m = std::get_if<MeasureAction>(&plan.next)) {
-            measure(session, range, *m, observations.max_round(), observations.max_run());
+            if (!measure(session, range, *m, observations.max_round(), observations.max_run())) {
+                observations.forget_builds();
+            }
         } else if (const auto* f = std::get_if<FailAction>(&plan.next)) {
             account_time();
             m_cache.append_event(session, "failed", f->message);
@@ -334,7 +347,7 @@ void SessionDriver::build(const std::string& session, const CommitInfo& commit,
     m_reporter.progress(message);
 }
 
-void SessionDriver::measure(const std::string& session, const CommitRange& range,
+bool SessionDriver::measure(const std::string& session, const CommitRange& range,
                             const MeasureAction& action, std::int64_t round, std::int64_t run) {
 
     std::map<std::size_t, ProbeTarget> targets;
@@ -349,6 +362,11 @@ void SessionDriver::measure(const std::string& session, const CommitRange& range
         if (!build || !build->ok) {
             throw Failure(ErrorKind::runtime,
                           fmt::format("internal error: {} has no build to measure", commit.id));
+        }
+        if (!std::filesystem::is_directory(build->artifacts_dir)) {
+            spdlog::info("the artifacts of {} are gone (evicted); building it again",
+                         commit.short_id());
+            return false;
         }
         targets[p] = ProbeTarget{&commit, build->artifacts_dir, build->worktree};
     }
@@ -406,6 +424,7 @@ void SessionDriver::measure(const std::string& session, const CommitRange& range
             m_cache.store_samples(session, samples, metric_values);
         }
     }
+    return true;
 }
 
 }  // namespace perfbisect

@@ -26,24 +26,29 @@ Observations load_observations(Cache& cache, const std::string& session, const C
                                const std::string& build_fingerprint,
                                bool require_artifacts = true);
 
-// The same, kept up to date: each update() reads the range's builds and only
-// the samples stored since the previous update, so a step of a session that
-// holds a million samples does not read them all again.
+// The same, kept up to date: each update() reads only the samples stored
+// since the previous update, and the range's builds only when a build was
+// stored since (or after forget_builds()), so a step of a session that holds
+// a million samples does not read them all again.
 class ObservationCache {
 public:
     ObservationCache(const CommitRange& range, std::string build_fingerprint,
                      bool require_artifacts = true);
     const Observations& update(Cache& cache, const std::string& session);
+    // Reads the builds again at the next update (e.g. artifacts were evicted).
+    void forget_builds() { m_builds_version = -1; }
     const Observations& observations() const { return m_obs; }
     std::int64_t max_round() const { return m_max_round; }
     std::int64_t max_run() const { return m_max_run; }
 
 private:
+    void read_builds(Cache& cache, const std::string& session);
     std::unordered_map<std::string, std::size_t> m_position_of;
     std::string m_build_fingerprint;
     bool m_require_artifacts;
     Observations m_obs;
     std::int64_t m_last_id = 0;
+    std::int64_t m_builds_version = -1;
     std::int64_t m_max_round = 0;
     std::int64_t m_max_run = 0;
 };
@@ -89,7 +94,9 @@ public:
 private:
     void build(const std::string& session, const CommitInfo& commit, std::size_t position,
                std::size_t count);
-    void measure(const std::string& session, const CommitRange& range,
+    // False when a commit to measure has lost its artifacts (evicted by
+    // another session): nothing was measured, build it again.
+    bool measure(const std::string& session, const CommitRange& range,
                  const MeasureAction& action, std::int64_t round, std::int64_t run);
 
     Cache& m_cache;

@@ -527,6 +527,12 @@ void Cache::store_build(const BuildRecord& b) {
         .run();
 }
 
+std::int64_t Cache::builds_version() {
+    Statement s = m_db.prepare("SELECT coalesce(max(id), 0) FROM builds");
+    s.step();
+    return s.column_int(0);
+}
+
 std::optional<ArtifactRecord> Cache::find_artifact(const std::string& fingerprint,
                                                    const std::string& tree_id) {
     Statement s = m_db.prepare(fmt::format(

@@ -182,6 +182,9 @@ public:
     // Builds.
     std::optional<BuildRecord> find_build(const std::string& commit, const std::string& fingerprint);
     void store_build(const BuildRecord& build);
+    // Changes whenever a build is stored (the largest row id): readers that
+    // keep builds in memory reload them only then.
+    std::int64_t builds_version();
     std::vector<BuildRecord> builds_by_session(const std::string& session);
     // The builds with this fingerprint of the commits in the session's range,
     // in one query (the driver asks after every action).

@@ -1,5 +1,7 @@
 #include "cli/commands.hpp"
 
+#include <stdlib.h>
+
 #include <algorithm>
 #include <cmath>
 #include <fstream>
@@ -18,10 +20,10 @@
 #include "stats/summary.hpp"
 #include "util/exit_code.hpp"
 #include "util/interrupt.hpp"
+#include "util/machine.hpp"
 #include "util/text.hpp"
 
 namespace perfbisect {
-namespace {
 
 std::filesystem::path database_path(const std::filesystem::path& db) {
     return std::filesystem::absolute(db.empty() ? default_database_path() : db);
@@ -51,6 +53,53 @@ int exit_code_for(const std::string& status) {
     return static_cast<int>(ExitCode::inconclusive);
 }
 
+namespace {
+
+// Set in this process's environment while it holds a session's lease, so
+// every build and probe it starts (and their children) inherit it: when this
+// process dies, the next holder finds and stops what it left running.
+constexpr const char* k_lease_env = "PERFBISECT_SESSION_LEASE";
+
+std::string lease_value(const std::string& session, const ProcessIdentity& holder) {
+    return session + "@" + holder.token();
+}
+
+// This process's lease on a session while it runs it (cache.hpp, acquire_lease).
+class SessionLease {
+public:
+    SessionLease(Cache& cache, const std::string& session, bool take_over)
+        : m_cache(cache), m_session(session), m_self(this_process()) {
+        if (const auto previous = cache.acquire_lease(session, m_self, take_over)) {
+            const auto stopped =
+                kill_processes_with_env(k_lease_env, lease_value(session, *previous));
+            const std::string message = fmt::format(
+                "took the session over from process {} on {}, which is gone{}", previous->pid,
+                previous->host,
+                stopped.empty() ? ""
+                                : fmt::format("; stopped {} process(es) it left running",
+                                              stopped.size()));
+            cache.append_event(session, "session", message);
+            // Said even with --quiet: another process's work was cut off.
+            fmt::print(stderr, "perfbisect: {}\n", message);
+        }
+        ::setenv(k_lease_env, lease_value(session, m_self).c_str(), 1);
+    }
+    ~SessionLease() {
+        ::unsetenv(k_lease_env);
+        try {
+            m_cache.release_lease(m_session, m_self);
+        } catch (...) {  // NOLINT(bugprone-empty-catch): a lease left behind is reclaimed later
+        }
+    }
+    SessionLease(const SessionLease&) = delete;
+    SessionLease& operator=(const SessionLease&) = delete;
+
+private:
+    Cache& m_cache;
+    std::string m_session;
+    ProcessIdentity m_self;
+};
+
 std::unique_ptr<Reporter> make_reporter(bool quiet) {
     if (quiet) {
         return std::make_unique<QuietReporter>();
@@ -60,7 +109,8 @@ std::unique_ptr<Reporter> make_reporter(bool quiet) {
 
 // Runs (or continues) a session to its end and prints its report.
 int drive(Cache& cache, const std::string& session, const Config& config,
-          const std::string& format, bool quiet, std::ostream& out) {
+          const std::string& format, bool quiet, std::ostream& out, bool take_over = false) {
+    SessionLease lease(cache, session, take_over);
     auto repository = value_or_throw(open_git_repository(config.repo.path));
     RealProcessRunner runner;
     const auto work = work_dir(cache.path());
@@ -76,6 +126,12 @@ int drive(Cache& cache, const std::string& session, const Config& config,
     try {
         driver.run(session);
     } catch (const Failure& failure) {
+        if (failure.kind() == ErrorKind::interrupted && cache.session_status(session) == "aborted") {
+            throw Failure(ErrorKind::runtime,
+                          fmt::format("session {} was aborted (`perfbisect abort`); everything "
+                                      "measured is kept: `perfbisect report {} --db {}`",
+                                      session, session, cache.path().string()));
+        }
         if (failure.kind() == ErrorKind::interrupted) {
             throw Failure(ErrorKind::interrupted,
                           fmt::format("interrupted; everything measured is kept: continue with "
@@ -106,6 +162,8 @@ int command_run(const RunOptions& options, std::ostream& out) {
     record.config_text = config.text;
     record.metric = config.probe.metric;
     record.direction = to_string(config.probe.direction);
+    record.machine = this_machine().fingerprint();
+    cache.store_machine(this_machine());
     const SessionRecord session = cache.create_session(record, range);
     const std::string started =
         fmt::format("session {}: {} commits from {} ({}) to {} ({}), database {}", session.id,
@@ -114,6 +172,27 @@ int command_run(const RunOptions& options, std::ostream& out) {
     cache.append_event(session.id, "session", started);
     if (!options.quiet) {
         fmt::print(stderr, "perfbisect: {}\n", started);
+    }
+    if (config.cache.reuse != ReuseScope::none) {
+        const auto reused = cache.reuse_samples(
+            session.id, config.build_fingerprint(), config.probe_fingerprint(),
+            config.cache.reuse == ReuseScope::same_machine ? std::optional(record.machine)
+                                                          : std::nullopt);
+        if (reused.samples > 0) {
+            std::string sources;
+            for (const auto& id : reused.sessions) {
+                sources += (sources.empty() ? "" : ", ") + id;
+            }
+            const std::string message = fmt::format(
+                "reused {} sample(s) of {} commit(s) from session(s) {} ([cache] reuse = \"{}\")",
+                reused.samples, reused.commits, sources, to_string(config.cache.reuse));
+            cache.append_event(session.id, "reuse", message,
+                               fmt::format(R"({{"samples":{},"commits":{}}})", reused.samples,
+                                           reused.commits));
+            if (!options.quiet) {
+                fmt::print(stderr, "perfbisect: {}\n", message);
+            }
+        }
     }
     return drive(cache, session.id, config, options.format, options.quiet, out);
 }
@@ -128,35 +207,17 @@ int command_resume(const ResumeOptions& options, std::ostream& out) {
         return exit_code_for(report.status);
     }
     const Config config = session_config(session);
+    cache.store_machine(this_machine());
+    if (!session.machine.empty() && session.machine != this_machine().fingerprint()) {
+        spdlog::warn("session {} started on another machine ({}); this one ({}) adds its samples "
+                     "to that machine's",
+                     session.id, session.machine, this_machine().describe());
+    }
     cache.append_event(session.id, "session", "resumed");
     if (!options.quiet) {
         fmt::print(stderr, "perfbisect: resuming session {}\n", session.id);
     }
-    return drive(cache, session.id, config, options.format, options.quiet, out);
-}
-
-int command_sessions(const SessionsOptions& options, std::ostream& out) {
-    check_format(options.format, {"text", "json"});
-    Cache cache = Cache::open(database_path(options.db));
-    const auto sessions = cache.list_sessions();
-    if (options.format == "json") {
-        out << render_sessions_json(sessions);
-        return 0;
-    }
-    if (sessions.empty()) {
-        out << "no sessions in " << cache.path().string() << "\n";
-        return 0;
-    }
-    out << fmt::format("{:<10} {:<15} {:<20} {:<20} {}\n", "id", "status", "good", "bad",
-                       "updated");
-    for (const auto& s : sessions) {
-        out << fmt::format("{:<10} {:<15} {:<20} {:<20} {}\n", s.id, s.status, s.good, s.bad,
-                           format_utc(s.updated));
-        if (!s.stop_reason.empty()) {
-            out << "           " << s.stop_reason << "\n";
-        }
-    }
-    return 0;
+    return drive(cache, session.id, config, options.format, options.quiet, out, options.take_over);
 }
 
 int command_report(const ReportOptions& options, std::ostream& out) {

@@ -79,26 +79,14 @@ std::string render_json(const SessionReport& r) {
              {"build_seconds", r.cost.build_seconds},
              {"probe_runs", r.cost.probe_runs},
              {"samples", r.cost.samples},
+             {"samples_reused", r.cost.samples_reused},
+             {"probe_runs_reused", r.cost.probe_runs_reused},
              {"wall_seconds", r.cost.wall_seconds},
          }},
         {"created", format_utc(r.session.created)},
         {"updated", format_utc(r.session.updated)},
     };
     return report.dump(2) + "\n";
-}
-
-std::string render_sessions_json(const std::vector<SessionRecord>& sessions) {
-    nlohmann::json out = nlohmann::json::array();
-    for (const auto& s : sessions) {
-        out.push_back({{"id", s.id},
-                       {"status", s.status},
-                       {"good", s.good},
-                       {"bad", s.bad},
-                       {"created", format_utc(s.created)},
-                       {"updated", format_utc(s.updated)},
-                       {"summary", s.stop_reason}});
-    }
-    return out.dump(2) + "\n";
 }
 
 }  // namespace perfbisect
