@@ -148,14 +148,23 @@ private:
         m_rounds.assign(count, {});
         // 1. A robust scale: the median absolute deviation from each commit's
         // median, pooled, scaled up for the few values per commit.
+        // (Buffers are reserved and selections done in place: a session may
+        // hold a million values, and this runs before every step.)
+        std::size_t total = 0;
+        for (const auto& o : m_obs) {
+            total += o.values.size();
+        }
         std::vector<double> deviations;
+        deviations.reserve(total);
+        std::vector<double> buffer;
         std::vector<double> medians(count, 0);
         for (std::size_t p = 0; p < count; ++p) {
             const auto& v = m_obs[p].values;
             if (v.empty()) {
                 continue;
             }
-            medians[p] = sign * stats::median(v);
+            buffer.assign(v.begin(), v.end());
+            medians[p] = sign * stats::median_in_place(buffer);
             if (v.size() < 2) {
                 continue;
             }
@@ -174,7 +183,7 @@ private:
         const double scale = std::abs(medians[0]);
         m_floor = std::max(scale * 1e-4, std::numeric_limits<double>::min());
         const double robust =
-            deviations.empty() ? 0 : 1.4826 * stats::median(deviations);
+            deviations.empty() ? 0 : 1.4826 * stats::median_in_place(deviations);
         const double cut = k_outlier_cut * std::max(robust, m_floor);
         std::int64_t first_round = std::numeric_limits<std::int64_t>::max();
         for (const auto& o : m_obs) {
@@ -184,6 +193,8 @@ private:
         }
         for (std::size_t p = 0; p < count; ++p) {
             const auto& o = m_obs[p];
+            m_values[p].reserve(o.values.size());
+            m_rounds[p].reserve(o.values.size());
             for (std::size_t i = 0; i < o.values.size(); ++i) {
                 const double y = sign * o.values[i];
                 if (o.values.size() >= 3 && std::abs(y - medians[p]) > cut) {

@@ -10,6 +10,7 @@
 #include <spdlog/spdlog.h>
 
 #include "cli/commands.hpp"
+#include "util/allocator.hpp"
 #include "util/error.hpp"
 #include "util/exit_code.hpp"
 
@@ -36,6 +37,7 @@ int print_error(const std::string& message, ExitCode code) {
 }  // namespace
 
 int perfbisect_main(int argc, char** argv) {
+    keep_freed_memory();
     CLI::App app{"perfbisect: find the commit that made a program slower", "perfbisect"};
     app.require_subcommand(1);
     app.set_version_flag("--version", PERFBISECT_VERSION);

@@ -49,9 +49,17 @@ double quantile(std::span<const double> values, double q) {
     if (values.empty() || !(q >= 0.0 && q <= 1.0)) {
         return k_nan;
     }
+    std::vector<double> buffer(values.begin(), values.end());
+    return quantile_in_place(buffer, q);
+}
+
+double quantile_in_place(std::span<double> buffer, double q) {
+    assert(all_finite(buffer));
+    if (buffer.empty() || !(q >= 0.0 && q <= 1.0)) {
+        return k_nan;
+    }
     // Selection instead of a full sort: the two order statistics that are
     // interpolated are the lo-th and the smallest of those above it.
-    std::vector<double> buffer(values.begin(), values.end());
     const double h = static_cast<double>(buffer.size() - 1) * q;
     const auto lo = static_cast<std::size_t>(std::floor(h));
     const auto lo_it = buffer.begin() + static_cast<std::ptrdiff_t>(lo);
@@ -63,6 +71,8 @@ double quantile(std::span<const double> values, double q) {
     const double above = *std::min_element(lo_it + 1, buffer.end());
     return *lo_it + fraction * (above - *lo_it);
 }
+
+double median_in_place(std::span<double> values) { return quantile_in_place(values, 0.5); }
 
 double iqr(std::span<const double> values) {
     assert(all_finite(values));
