@@ -163,8 +163,8 @@ std::string program_path(const char* argv0) {
 
 int main(int argc, char** argv) {
     int runs = 2000;
-    int noise_runs = 1000;
-    unsigned long spin_iterations = 15000000;
+    int noise_runs = 4000;
+    unsigned long spin_iterations = 5000000;
     for (int i = 1; i + 1 < argc; i += 2) {
         const std::string flag = argv[i];
         if (flag == "--spin-child") {

@@ -567,6 +567,16 @@ private:
         const Level right = level(m_segments[i + 1]);
         const double step = right.mean - left.mean;
         const double middle = (left.mean + right.mean) / 2;
+        // A step not yet told from noise: more values of the end that rests
+        // on fewer, before any inside the gap.
+        {
+            const auto most = static_cast<std::size_t>(m_decide.max_samples);
+            const std::size_t thin = left.n <= right.n ? a : b;
+            if (step / std::hypot(left.se, right.se) < m_t_step && values(thin) < most) {
+                const std::size_t more = std::min(next_look(values(thin)), most) - values(thin);
+                return measure(std::vector<std::size_t>(more, thin), 1);
+            }
+        }
         // Locations: a location is the first commit at the right level,
         // together with the skipped commits just before it, which no value
         // can tell apart from it.

@@ -4,11 +4,17 @@
 #include <cmath>
 #include <cstdlib>
 
+#include <boost/regex.hpp>
 #include <fmt/format.h>
 
 #include "util/text.hpp"
 
 namespace perfbisect {
+
+struct CompiledPattern {
+    boost::regex regex;
+};
+
 namespace {
 
 constexpr const char* k_known_metrics =
@@ -30,15 +36,16 @@ Result<MetricSpec> parse_regex(MetricSpec spec, const std::string& prefix) {
     spec.kind = MetricKind::regex;
     spec.argument = spec.text.substr(prefix.size());
     try {
-        spec.compiled = std::regex(spec.argument, std::regex::ECMAScript);
-    } catch (const std::regex_error& e) {
+        spec.compiled = std::make_shared<const CompiledPattern>(
+            CompiledPattern{boost::regex(spec.argument, boost::regex::ECMAScript)});
+    } catch (const boost::regex_error& e) {
         return usage_error(
             fmt::format("metric '{}': invalid regular expression ({})", spec.text, e.what()));
     }
-    if (spec.compiled.mark_count() != 1) {
+    if (spec.compiled->regex.mark_count() != 1) {
         return usage_error(fmt::format(
             "metric '{}': the pattern needs exactly one capture group around the number, it has {}",
-            spec.text, spec.compiled.mark_count()));
+            spec.text, spec.compiled->regex.mark_count()));
     }
     return spec;
 }
@@ -63,20 +70,29 @@ bool valid_json_pointer(const std::string& pointer) {
 Result<std::vector<double>> extract_regex(const MetricSpec& metric, const RunOutput& output) {
     std::vector<double> values;
     const std::string& text = output.text;
-    for (auto it = std::sregex_iterator(text.begin(), text.end(), metric.compiled);
-         it != std::sregex_iterator(); ++it) {
-        const std::string captured = (*it)[1].str();
-        const auto value = to_number(captured);
-        if (!value) {
-            return runtime_error(fmt::format("metric value '{}' is not a number", captured));
+    try {
+        for (auto it = boost::sregex_iterator(text.begin(), text.end(), metric.compiled->regex);
+             it != boost::sregex_iterator(); ++it) {
+            const std::string captured = (*it)[1].str();
+            const auto value = to_number(captured);
+            if (!value) {
+                return runtime_error(
+                    fmt::format("metric value '{}' is not a number", shorten(captured)));
+            }
+            if (!std::isfinite(*value)) {
+                return runtime_error(
+                    fmt::format("metric value '{}' is not finite", shorten(captured)));
+            }
+            values.push_back(*value);
+            if (metric.first_only) {
+                break;
+            }
         }
-        if (!std::isfinite(*value)) {
-            return runtime_error(fmt::format("metric value '{}' is not finite", captured));
-        }
-        values.push_back(*value);
-        if (metric.first_only) {
-            break;
-        }
+    } catch (const std::runtime_error& e) {
+        // Boost.Regex gives up on a match too complex for its limits (a
+        // pattern that backtracks without bound over a long output).
+        return runtime_error(fmt::format("metric pattern '{}' on the probe's {}: {}",
+                                         metric.argument, output.text_origin, e.what()));
     }
     if (values.empty()) {
         return runtime_error(fmt::format("no match for metric pattern '{}' in the probe's {}",

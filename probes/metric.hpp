@@ -16,7 +16,7 @@
 // Text sources (regex, json, google-benchmark, hyperfine, pyperf) read the
 // probe's stdout, or the file `[probe] output` names.
 
-#include <regex>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -46,7 +46,10 @@ struct MetricSpec {
                              // perf-stat: the event
     bool first_only = false;      // regex-first
     bool cpu_time = false;        // google-benchmark: cpu_time instead of real_time
-    std::regex compiled;          // regex only
+    // regex only: the compiled pattern (Boost.Regex, whose matcher keeps its
+    // state on the heap: std::regex recursed per character and overflowed the
+    // stack on a 100,000-digit number)
+    std::shared_ptr<const struct CompiledPattern> compiled;
 
     std::string unit() const;  // "s", "KiB", "instructions", or "" when the probe defines it
     // Whether the value comes from the probe's output text (stdout or `output`).

@@ -6,7 +6,7 @@ set -euo pipefail
 packages=(
   build-essential cmake pkg-config git ccache
   libgit2-dev
-  libboost-dev libboost-filesystem-dev   # Boost.Process (header-only, needs Filesystem), Boost.Math
+  libboost-dev libboost-filesystem-dev libboost-regex-dev  # Boost.Process (header-only, needs Filesystem), Boost.Math, Boost.Regex (metric patterns)
   libsqlite3-dev sqlite3
   libspdlog-dev libfmt-dev
   catch2

@@ -1,11 +1,29 @@
 #!/usr/bin/env bash
 # The test command: installs dependencies, builds, and runs every test with
-# ctest (unit, adapter and end-to-end tests), printing ctest's summary.
+# ctest (unit, adapter and end-to-end tests, and the fuzz corpora), printing
+# ctest's summary.
+#
+#   scripts/test.sh               the RelWithDebInfo build in build/
+#   scripts/test.sh --sanitize    the same tests in an AddressSanitizer +
+#                                 UndefinedBehaviorSanitizer build, build-asan/
+#                                 (any report fails the test that caused it)
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 build=${PERFBISECT_BUILD_DIR:-$root/build}
+cmake_args=()
+if [ "${1:-}" = "--sanitize" ]; then
+  build=${PERFBISECT_BUILD_DIR:-$root/build-asan}
+  # The benches are not tests; leave them out of the slower build.
+  cmake_args=(-DPERFBISECT_SANITIZE=address,undefined -DPERFBISECT_BUILD_BENCH=OFF)
+  # Every report is fatal; leaks are reported at exit (and fail the test).
+  export ASAN_OPTIONS=${ASAN_OPTIONS:-abort_on_error=1:detect_leaks=1:strict_string_checks=1}
+  export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+elif [ $# -gt 0 ]; then
+  echo "usage: scripts/test.sh [--sanitize]" >&2
+  exit 2
+fi
 
 bash "$root/scripts/deps.sh"
-PERFBISECT_BUILD_DIR=$build bash "$root/scripts/build.sh"
+PERFBISECT_BUILD_DIR=$build bash "$root/scripts/build.sh" "${cmake_args[@]}"
 cd "$build"
 ctest --output-on-failure --timeout 600 -j "$(nproc)"

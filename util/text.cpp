@@ -23,6 +23,13 @@ std::string one_line(std::string_view text) {
     return out;
 }
 
+std::string shorten(std::string_view text, std::size_t most) {
+    if (text.size() <= most) {
+        return std::string(text);
+    }
+    return std::string(text.substr(0, most)) + "… (" + std::to_string(text.size()) + " bytes)";
+}
+
 std::vector<std::string> split_lines(std::string_view text) {
     std::vector<std::string> lines;
     std::size_t start = 0;

@@ -13,6 +13,9 @@ std::string trim(std::string_view text);
 // Trimmed, with newlines turned into spaces: for quoting output in one-line messages.
 std::string one_line(std::string_view text);
 std::vector<std::string> split_lines(std::string_view text);
+// The text itself when at most `most` bytes, else its first `most` bytes and
+// "… (N bytes)": for quoting values of unbounded size in messages.
+std::string shorten(std::string_view text, std::size_t most = 40);
 // Quotes a value for /bin/sh (single quotes; safe for any byte string).
 std::string shell_quote(std::string_view value);
 // FNV-1a 64-bit, as 16 hex digits: stable across builds and platforms, for
