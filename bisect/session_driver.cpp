@@ -76,13 +76,13 @@ const Observations& ObservationCache::update(Cache& cache, const std::string& se
         m_builds_version = version;
         read_builds(cache, session);
     }
-    for (const auto& sample : cache.load_samples_after(session, m_last_id)) {
+    cache.visit_samples_after(session, m_last_id, [&](const Cache::SampleView& sample) {
         m_last_id = std::max(m_last_id, sample.id);
         m_max_round = std::max(m_max_round, sample.round);
         m_max_run = std::max(m_max_run, sample.run);
         auto it = m_position_of.find(sample.commit);
         if (it == m_position_of.end()) {
-            continue;
+            return;
         }
         auto& o = m_obs[it->second];
         if (sample.ok) {
@@ -90,9 +90,9 @@ const Observations& ObservationCache::update(Cache& cache, const std::string& se
             o.rounds.push_back(sample.round);
         } else {
             ++o.failed_runs;
-            o.last_probe_failure = sample.failure;
+            o.last_probe_failure = std::string(sample.failure);
         }
-    }
+    });
     return m_obs;
 }
 

@@ -6,7 +6,9 @@
 // simply continues it.
 
 #include <cstdint>
+#include <functional>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 
 #include "bisect/planner.hpp"
@@ -43,7 +45,12 @@ public:
 
 private:
     void read_builds(Cache& cache, const std::string& session);
-    std::unordered_map<std::string, std::size_t> m_position_of;
+    // Looked up by the string_view of a sample's commit, without a copy.
+    struct Hash {
+        using is_transparent = void;
+        std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+    };
+    std::unordered_map<std::string, std::size_t, Hash, std::equal_to<>> m_position_of;
     std::string m_build_fingerprint;
     bool m_require_artifacts;
     Observations m_obs;

@@ -677,6 +677,25 @@ std::vector<SampleRecord> Cache::load_samples_after(const std::string& session,
     return out;
 }
 
+void Cache::visit_samples_after(const std::string& session, std::int64_t after_id,
+                                const std::function<void(const SampleView&)>& visit) {
+    Statement s = m_db.prepare(
+        "SELECT id, commit_id, round, run, ok, value, failure FROM samples "
+        "WHERE session_id = ? AND id > ? ORDER BY id");
+    s.bind(1, session).bind(2, after_id);
+    SampleView view;
+    while (s.step()) {
+        view.id = s.column_int(0);
+        view.commit = s.column_view(1);
+        view.round = s.column_int(2);
+        view.run = s.column_int(3);
+        view.ok = s.column_int(4) != 0;
+        view.value = s.column_is_null(5) ? 0 : s.column_double(5);
+        view.failure = s.column_view(6);
+        visit(view);
+    }
+}
+
 SampleTotals Cache::sample_totals(const std::string& session) {
     Statement s = m_db.prepare(
         "SELECT coalesce(sum(ok), 0), coalesce(sum(1 - ok), 0), count(DISTINCT run), "

@@ -11,8 +11,10 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "bisect/repository.hpp"
@@ -208,6 +210,20 @@ public:
     // Those stored after the sample with id after_id (0: all), in order:
     // the driver reads only what is new after each action.
     std::vector<SampleRecord> load_samples_after(const std::string& session, std::int64_t after_id);
+    // The same, streamed without copies, with only what the planner needs:
+    // for reading a large session's samples into observations. The views are
+    // valid during the call only.
+    struct SampleView {
+        std::int64_t id = 0;
+        std::string_view commit;
+        std::int64_t round = 0;
+        std::int64_t run = 0;
+        bool ok = true;
+        double value = 0;
+        std::string_view failure;
+    };
+    void visit_samples_after(const std::string& session, std::int64_t after_id,
+                             const std::function<void(const SampleView&)>& visit);
     SampleTotals sample_totals(const std::string& session);
     // Copies into `session` (which must hold no samples yet) every sample that
     // another session measured itself of a commit in this session's range with

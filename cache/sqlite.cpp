@@ -133,6 +133,15 @@ std::string Statement::column_text(int index) const {
                        static_cast<std::size_t>(sqlite3_column_bytes(m_stmt.get(), index)));
 }
 
+std::string_view Statement::column_view(int index) const {
+    const auto* text = sqlite3_column_text(m_stmt.get(), index);
+    if (text == nullptr) {
+        return {};
+    }
+    return std::string_view(reinterpret_cast<const char*>(text),
+                            static_cast<std::size_t>(sqlite3_column_bytes(m_stmt.get(), index)));
+}
+
 bool Statement::column_is_null(int index) const {
     return sqlite3_column_type(m_stmt.get(), index) == SQLITE_NULL;
 }

@@ -68,6 +68,8 @@ public:
     std::int64_t column_int(int index) const;
     double column_double(int index) const;
     std::string column_text(int index) const;
+    // The text without a copy: valid until the next step, reset or column call.
+    std::string_view column_view(int index) const;
     bool column_is_null(int index) const;
 
 private:
