@@ -1,6 +1,7 @@
 #include "cache/maintenance.hpp"
 
 #include <chrono>
+#include <cmath>
 #include <set>
 
 #include <fmt/format.h>
@@ -87,9 +88,9 @@ GcResult collect_garbage(Cache& cache, const fs::path& work_dir, const GcOptions
     // 1. Finished sessions older than the limit (asked for only).
     if (options.sessions) {
         Statement old = db.prepare(
-            "SELECT id, status, updated FROM sessions WHERE status <> 'running' AND updated < ? "
+            "SELECT id, status, updated FROM sessions WHERE status <> 'running' AND updated <= ? "
             "ORDER BY created");
-        old.bind(1, static_cast<std::int64_t>(cutoff));
+        old.bind(1, static_cast<std::int64_t>(std::ceil(cutoff)));
         std::vector<std::pair<std::string, std::string>> doomed;
         while (old.step()) {
             doomed.emplace_back(old.column_text(0), old.column_text(1));
@@ -156,7 +157,7 @@ GcResult collect_garbage(Cache& cache, const fs::path& work_dir, const GcOptions
         if (needed.contains({a.fingerprint, a.tree_id})) {
             continue;
         }
-        if (a.last_used < cutoff) {
+        if (a.last_used <= cutoff) {
             drop(a, fmt::format("last used {}", format_utc(static_cast<std::int64_t>(a.last_used))));
         } else {
             rest.push_back(&a);
