@@ -414,6 +414,12 @@ class GitRepository final : public Repository {
                 "good and bad are the same commit {} (give two different revisions)", good_short));
         }
         int descends = git_graph_descendant_of(m_repository.get(), bad_id, good_id);
+        if (descends < 0 && git_repository_is_shallow(m_repository.get()) == 1) {
+            return usage_error(fmt::format(
+                "cannot relate {} and {} in {}: the clone is shallow and lacks the commits "
+                "between them ({}); fetch them with `git fetch --unshallow`",
+                good, bad, m_location, last_git_error()));
+        }
         if (descends < 0) {
             return git_failure(fmt::format("cannot relate {} and {}", good, bad));
         }
@@ -447,6 +453,12 @@ class GitRepository final : public Repository {
             if (status == 0) {
                 range.commits.push_back(describe(commit.get()));
             }
+        }
+        if (status != GIT_ITEROVER && git_repository_is_shallow(m_repository.get()) == 1) {
+            return usage_error(fmt::format(
+                "cannot list the commits {}..{} in {}: the clone is shallow and lacks some of "
+                "them ({}); fetch them with `git fetch --unshallow`",
+                good, bad, m_location, last_git_error()));
         }
         if (status != GIT_ITEROVER) {
             return git_failure(fmt::format("cannot list the commits {}..{}", good, bad));

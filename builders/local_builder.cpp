@@ -174,6 +174,10 @@ bool LocalBuilder::run_step(const char* step, const Command& command,
     outcome.log_path = m_place.work_dir / "logs" / fmt::format("{}-{}.log", step, commit.id);
     spec.stdout_path = outcome.log_path;
     spec.stderr_path = outcome.log_path;
+    // A command that cannot start writes no log: an earlier build's must not
+    // pass for its output.
+    std::error_code ec;
+    std::filesystem::remove(outcome.log_path, ec);
     spdlog::debug("{} {} in {}", step, commit.short_id(), cwd.string());
     const ProcessResult result = m_runner.run(spec);
     if (result.interrupted) {
@@ -182,7 +186,8 @@ bool LocalBuilder::run_step(const char* step, const Command& command,
         return false;
     }
     if (!result.succeeded()) {
-        const std::string tail = one_line(read_file_tail(outcome.log_path, 300));
+        const std::string tail =
+            result.started ? one_line(read_file_tail(outcome.log_path, 300)) : std::string();
         outcome.reason = fmt::format("{} command {}{}", step, result.describe(),
                                      tail.empty() ? "" : ": " + tail);
         if (result.timed_out) {

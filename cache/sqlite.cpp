@@ -8,6 +8,34 @@
 
 namespace perfbisect {
 
+namespace {
+
+// What to do about a failed statement, by SQLite's primary result code: a
+// message that only says "disk I/O error" leaves the user guessing.
+std::string hint(sqlite3* db) {
+    switch (sqlite3_extended_errcode(db) & 0xff) {
+        case SQLITE_FULL:
+        case SQLITE_IOERR:
+            return " (is the disk full, or a file size limit reached? free space, then continue "
+                   "the session with `perfbisect resume`: everything stored before is kept)";
+        case SQLITE_NOTADB:
+        case SQLITE_CORRUPT:
+            return " (the file is damaged or not a perfbisect database: give another --db, or "
+                   "restore it from a backup)";
+        case SQLITE_BUSY:
+        case SQLITE_LOCKED:
+            return " (another process holds the database: wait for it to finish, or give another "
+                   "--db)";
+        case SQLITE_READONLY:
+            return " (the database or its directory is read-only: make both writable, or give "
+                   "another --db)";
+        default:
+            return "";
+    }
+}
+
+}  // namespace
+
 void Database::Closer::operator()(sqlite3* db) const { sqlite3_close_v2(db); }
 void Statement::Finalizer::operator()(sqlite3_stmt* stmt) const { sqlite3_finalize(stmt); }
 
@@ -29,8 +57,8 @@ Database Database::open(const std::filesystem::path& path) {
 }
 
 void Database::fail(std::string_view what) const {
-    throw Failure(ErrorKind::runtime, fmt::format("database {}: {}: {}", m_path.string(), what,
-                                                  sqlite3_errmsg(m_db.get())));
+    throw Failure(ErrorKind::runtime, fmt::format("database {}: {}: {}{}", m_path.string(), what,
+                                                  sqlite3_errmsg(m_db.get()), hint(m_db.get())));
 }
 
 void Database::exec(std::string_view sql) {
@@ -40,8 +68,8 @@ void Database::exec(std::string_view sql) {
         std::string error = message ? message : "unknown error";
         sqlite3_free(message);
         throw Failure(ErrorKind::runtime,
-                      fmt::format("database {}: {} (in: {})", m_path.string(), error,
-                                  text.substr(0, 60)));
+                      fmt::format("database {}: {} (in: {}){}", m_path.string(), error,
+                                  text.substr(0, 60), hint(m_db.get())));
     }
 }
 

@@ -1,6 +1,6 @@
 #pragma once
 
-// Fault-injection points for the crash tests (tests/e2e/fault_test.sh): a
+// Fault-injection points for the crash tests (tests/e2e/sigkill_test.sh): a
 // named point in the code where a test may make the process pause, so that a
 // SIGKILL lands exactly there. Inert unless the environment asks for it:
 //

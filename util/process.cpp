@@ -243,7 +243,10 @@ ProcessResult RealProcessRunner::run(const ProcessSpec& spec) {
 
     bp::environment environment = boost::this_process::environment();
     for (const auto& [key, value] : spec.env) {
-        environment[key] = value;
+        // set(), not operator[]: Boost 1.74's find() compares "KEY=" with
+        // std::equal and reads past the end of a shorter variable
+        // (AddressSanitizer: heap-buffer-overflow).
+        environment.set(key, value);
     }
     std::vector<std::string> args(spec.argv.begin() + 1, spec.argv.end());
 

@@ -17,9 +17,60 @@ std::string trim(std::string_view text) {
     return std::string(text.substr(first, last - first + 1));
 }
 
+namespace {
+
+// The length of the valid UTF-8 sequence at the start of text, or 0.
+std::size_t utf8_sequence(std::string_view text) {
+    const auto byte = [&](std::size_t i) { return static_cast<unsigned char>(text[i]); };
+    const unsigned char lead = byte(0);
+    std::size_t length = 0;
+    unsigned char low = 0x80;
+    unsigned char high = 0xBF;
+    if (lead >= 0xC2 && lead <= 0xDF) {
+        length = 2;
+    } else if (lead >= 0xE0 && lead <= 0xEF) {
+        length = 3;
+        low = lead == 0xE0 ? 0xA0 : 0x80;   // no overlong forms
+        high = lead == 0xED ? 0x9F : 0xBF;  // no surrogates
+    } else if (lead >= 0xF0 && lead <= 0xF4) {
+        length = 4;
+        low = lead == 0xF0 ? 0x90 : 0x80;
+        high = lead == 0xF4 ? 0x8F : 0xBF;  // nothing above U+10FFFF
+    } else {
+        return 0;
+    }
+    if (text.size() < length || byte(1) < low || byte(1) > high) {
+        return 0;
+    }
+    for (std::size_t i = 2; i < length; ++i) {
+        if (byte(i) < 0x80 || byte(i) > 0xBF) {
+            return 0;
+        }
+    }
+    return length;
+}
+
+}  // namespace
+
 std::string one_line(std::string_view text) {
-    std::string out = trim(text);
-    std::replace(out.begin(), out.end(), '\n', ' ');
+    const std::string trimmed = trim(text);
+    std::string out;
+    out.reserve(trimmed.size());
+    std::string_view rest = trimmed;
+    while (!rest.empty()) {
+        const auto c = static_cast<unsigned char>(rest.front());
+        if (c < 0x80) {
+            const bool space = c == '\n' || c == '\r' || c == '\t';
+            out += space ? ' ' : (c < 0x20 || c == 0x7F) ? '?' : static_cast<char>(c);
+            rest.remove_prefix(1);
+        } else if (const std::size_t n = utf8_sequence(rest); n > 0) {
+            out += rest.substr(0, n);
+            rest.remove_prefix(n);
+        } else {
+            out += '?';  // not UTF-8: binary output
+            rest.remove_prefix(1);
+        }
+    }
     return out;
 }
 

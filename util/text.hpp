@@ -10,7 +10,9 @@
 namespace perfbisect {
 
 std::string trim(std::string_view text);
-// Trimmed, with newlines turned into spaces: for quoting output in one-line messages.
+// Trimmed, with newlines and tabs turned into spaces, other control characters
+// and bytes that are not UTF-8 into '?': for quoting output (binary output
+// included) in one-line messages.
 std::string one_line(std::string_view text);
 std::vector<std::string> split_lines(std::string_view text);
 // The text itself when at most `most` bytes, else its first `most` bytes and

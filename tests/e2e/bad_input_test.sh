@@ -33,6 +33,12 @@ expect_usage_error "good not an ancestor" "not an ancestor" -- $(run "$WORK/ok.t
 expect_usage_error "reversed range" "not an ancestor" -- $(run "$WORK/ok.toml" bad good)
 mkdir -p "$WORK/plain"
 write_config "$WORK/norepo.toml" "$WORK/plain"
+# A shallow clone whose tags point below its boundary.
+git clone -q --depth 2 --no-single-branch "file://$WORK/repo" "$WORK/shallow"
+git -C "$WORK/shallow" fetch -q --depth 2 origin 'refs/tags/*:refs/tags/*'
+write_config "$WORK/shallow.toml" "$WORK/shallow"
+expect_usage_error "shallow clone missing the range" "the clone is shallow .*git fetch --unshallow" -- \
+  $(run "$WORK/shallow.toml" good bad)
 expect_usage_error "not a repository" "not a git repository" -- $(run "$WORK/norepo.toml" good bad)
 write_config "$WORK/missing.toml" "$WORK/does-not-exist"
 expect_usage_error "missing repository" "not a git repository" -- $(run "$WORK/missing.toml" good bad)

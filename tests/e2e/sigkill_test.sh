@@ -7,13 +7,13 @@
 #    the probe itself, within one per kill (the run in flight);
 #  - no sample is stored twice;
 #  - PRAGMA integrity_check is ok.
-# The kill moments are random; the seed is printed (FAULT_SEED=… reproduces).
+# The kill moments are random; the seed is printed (SIGKILL_SEED=… reproduces).
 source "$(dirname "$0")/lib.sh"
 
-KILLS=${FAULT_KILLS:-12}
-SEED=${FAULT_SEED:-$$}
+KILLS=${SIGKILL_KILLS:-12}
+SEED=${SIGKILL_SEED:-$$}
 RANDOM=$SEED
-echo "fault test: seed $SEED, $KILLS kills"
+echo "sigkill test: seed $SEED, $KILLS kills"
 
 # A 24-commit repository: builds take ~0.3 s, probe runs ~0.1 s; both write
 # their phase to $FAULT_PHASE_LOG when they start, and the probe appends a
