@@ -38,9 +38,21 @@ second=$(json "$WORK/second.json" "d['session']")
 # 2. reuse = "none": measured again.
 cp "$WORK/perfbisect.toml" "$WORK/none.toml"
 printf '\n[cache]\nreuse = "none"\n' >> "$WORK/none.toml"
-run "$WORK/none.toml" > "$WORK/third.json"
-[ "$(json "$WORK/third.json" "d['cost']['samples_reused']")" -eq 0 ] || fail "reuse = none reused"
-[ "$(count "$WORK/runs")" -gt "$runs" ] || fail "reuse = none did not measure"
+# Stopped after a few samples; section 4 moves it to another database.
+"$PERFBISECT" run --config "$WORK/none.toml" --good good --bad bad --db "$db" -q > /dev/null 2>&1 &
+pid=$!
+third() { sqlite3 "$db" "SELECT count(*) FROM samples s JOIN sessions o ON o.id = s.session_id WHERE o.status = 'running'" 2> /dev/null || echo 0; }
+for _ in $(seq 1 300); do
+  [ "$(third)" -ge 6 ] && break
+  sleep 0.1
+done
+kill -9 "$pid"; wait "$pid" 2> /dev/null || true
+half=$(sqlite3 "$db" "SELECT id FROM sessions WHERE status = 'running'")
+had=$(third)
+[ "$had" -ge 6 ] || fail "reuse = none did not measure"
+[ "$(sqlite3 "$db" "SELECT count(*) FROM samples WHERE session_id = '$half' AND reused_from IS NOT NULL")" -eq 0 ] \
+  || fail "reuse = none reused"
+[ "$(count "$WORK/runs")" -ge $((runs + had)) ] || fail "reuse = none did not run the probe"
 [ "$(count "$WORK/builds")" -eq "$builds" ] || fail "builds are shared whatever the reuse"
 bad_reuse="$WORK/bad.toml"
 cp "$WORK/perfbisect.toml" "$bad_reuse"
@@ -70,18 +82,8 @@ grep -q " step .*: confirming position 6 against its parent 5" "$WORK/log.txt" |
 grep -q "^Events:" "$WORK/verbose.txt" && grep -q " decision " "$WORK/verbose.txt" \
   || fail "report --verbose shows no event log"
 
-# 4. export / import into another database, continued there.
-"$PERFBISECT" run --config "$WORK/none.toml" --good good --bad bad --db "$WORK/half.db" -q \
-  > /dev/null 2>&1 &
-pid=$!
-for _ in $(seq 1 300); do
-  [ "$(sqlite3 "$WORK/half.db" "SELECT count(*) FROM samples" 2> /dev/null || echo 0)" -ge 6 ] && break
-  sleep 0.1
-done
-kill -9 "$pid"; wait "$pid" 2> /dev/null || true
-half=$(sqlite3 "$WORK/half.db" "SELECT id FROM sessions")
-had=$(sqlite3 "$WORK/half.db" "SELECT count(*) FROM samples")
-"$PERFBISECT" cache export "$half" --db "$WORK/half.db" -o "$WORK/half.json" > /dev/null
+# 4. export the stopped session, import it into another database, continue it there.
+"$PERFBISECT" cache export "$half" --db "$db" -o "$WORK/half.json" > /dev/null
 "$PERFBISECT" cache import "$WORK/half.json" --db "$WORK/moved.db" --config "$WORK/none.toml" \
   | grep -q "continue it with \`perfbisect resume $half\`" || fail "import did not say how to continue"
 [ "$(sqlite3 "$WORK/moved.db" "SELECT count(*) FROM samples")" -eq "$had" ] || fail "import lost samples"
@@ -105,7 +107,10 @@ echo "exported after $had samples, imported, resumed elsewhere: culprit ${culpri
 "$PERFBISECT" cache stats --db "$db" --format json > "$WORK/stats.json"
 [ "$(json "$WORK/stats.json" "d['schema_version'], d['sessions'], d['samples_reused'] == $first_samples, d['artifacts'] > 0")" = "4 3 True True" ] \
   || fail "stats: $(cat "$WORK/stats.json")"
-"$PERFBISECT" cache stats --db "$db" | grep -q "^sessions   3 (3 culprit_found)" || fail "stats text"
+"$PERFBISECT" cache stats --db "$db" | grep -q "^sessions   3 (2 culprit_found, 1 running)" || fail "stats text"
+# The stopped session, moved elsewhere, is aborted here: nothing needs its artifacts now.
+"$PERFBISECT" abort "$half" --db "$db" | grep -q "^session $half aborted; its $had samples are kept" \
+  || fail "abort of a stopped session"
 "$PERFBISECT" cache gc --db "$db" --older-than 0s --dry-run > "$WORK/dry.txt"
 [ "$(json "$WORK/stats.json" "d['artifacts']")" -eq "$(sqlite3 "$db" "SELECT count(*) FROM artifacts")" ] \
   || fail "a dry run dropped something"
