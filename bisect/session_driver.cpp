@@ -30,7 +30,17 @@ double steady_now() {
     return duration<double>(steady_clock::now().time_since_epoch()).count();
 }
 
-[[noreturn]] void throw_interrupted(const std::string& session) {
+// Stops the session on a signal: an aborted session (`perfbisect abort`, which
+// sends SIGUSR1) ends as a runtime error and forgets the abort request, so a
+// server's worker goes on; any other stop leaves the session resumable.
+[[noreturn]] void throw_stopped(Cache& cache, const std::string& session) {
+    clear_abort_request();
+    if (cache.session_status(session) == "aborted") {
+        throw Failure(ErrorKind::runtime,
+                      fmt::format("session {} was aborted (`perfbisect abort`); everything "
+                                  "measured is kept: `perfbisect report {} --db {}`",
+                                  session, session, cache.path().string()));
+    }
     throw Failure(ErrorKind::interrupted,
                   fmt::format("interrupted; session {} keeps everything measured so far, continue "
                               "it with `perfbisect resume {}`",
@@ -205,16 +215,9 @@ Outcome SessionDriver::run(const std::string& session) {
         last_tick = now;
     };
     auto check_stop = [&] {
-        if (m_cache.session_status(session) == "aborted") {
+        if (interrupt_requested() || m_cache.session_status(session) == "aborted") {
             account_time();
-            throw Failure(ErrorKind::runtime,
-                          fmt::format("session {} was aborted (`perfbisect abort`); everything "
-                                      "measured is kept: `perfbisect report {}`",
-                                      session, session));
-        }
-        if (interrupt_requested()) {
-            account_time();
-            throw_interrupted(session);
+            throw_stopped(m_cache, session);
         }
     };
 
@@ -322,7 +325,7 @@ void SessionDriver::build(const std::string& session, const CommitInfo& commit,
     m_reporter.progress("building " + describe(commit, position, count));
     const BuildOutcome outcome = m_builder.build(commit);
     if (outcome.interrupted || interrupt_requested()) {
-        throw_interrupted(session);
+        throw_stopped(m_cache, session);
     }
     m_cache.store_build(build_record(commit, m_build_fingerprint, outcome, session));
     std::string message;
@@ -388,7 +391,7 @@ bool SessionDriver::measure(const std::string& session, const CommitRange& range
         for (std::size_t p : order) {
             const ProbeRun result = m_prober.run(targets[p]);
             if (result.interrupted || interrupt_requested()) {
-                throw_interrupted(session);
+                throw_stopped(m_cache, session);
             }
             ++run;
             SampleRecord base;

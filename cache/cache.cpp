@@ -114,7 +114,47 @@ CREATE TABLE artifacts (
     PRIMARY KEY (fingerprint, tree_id)
 );
 )sql",
-    // 4: sessions and cache. A session remembers the machine it started on,
+    // 4: the webhook server's queue of alerts (alerts/queue.hpp) and the
+    // notifications owed when their sessions end. IF NOT EXISTS, so the entry
+    // can be renumbered when migrations of parallel work land before it.
+    R"sql(
+CREATE TABLE IF NOT EXISTS alert_queue (
+    id INTEGER PRIMARY KEY,
+    session_id TEXT NOT NULL UNIQUE,
+    dedup_key TEXT NOT NULL UNIQUE,
+    state TEXT NOT NULL,
+    source TEXT NOT NULL,
+    alert_id TEXT NOT NULL,
+    test TEXT NOT NULL,
+    metric TEXT NOT NULL,
+    config_path TEXT NOT NULL,
+    config_text TEXT NOT NULL,
+    repository TEXT NOT NULL,
+    good TEXT NOT NULL,
+    bad TEXT NOT NULL,
+    expected_change REAL,
+    min_effect REAL NOT NULL,
+    received REAL NOT NULL,
+    started REAL,
+    finished REAL,
+    error TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX IF NOT EXISTS alert_queue_by_state ON alert_queue (state, id);
+CREATE TABLE IF NOT EXISTS notifications (
+    id INTEGER PRIMARY KEY,
+    session_id TEXT NOT NULL,
+    target TEXT NOT NULL,
+    state TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_attempt REAL NOT NULL,
+    last_error TEXT NOT NULL DEFAULT '',
+    created REAL NOT NULL,
+    updated REAL NOT NULL,
+    UNIQUE (session_id, target)
+);
+CREATE INDEX IF NOT EXISTS notifications_due ON notifications (state, next_attempt);
+)sql",
+    // 5: sessions and cache. A session remembers the machine it started on,
     // which process holds it (the lease), what it is doing (progress) and its
     // culprits; samples know their machine and, when copied from another
     // session, which one; machines are described once; indexes for reading a

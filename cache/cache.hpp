@@ -134,7 +134,7 @@ struct EventRecord {
 
 class Cache {
 public:
-    static constexpr int k_schema_version = 4;
+    static constexpr int k_schema_version = 5;
 
     // Opens or creates the database (and its directory), migrating an older
     // schema; a newer schema is an error telling to upgrade perfbisect.

@@ -11,6 +11,7 @@
 #include <spdlog/spdlog.h>
 
 #include "bisect/session_driver.hpp"
+#include "bisect/session_runner.hpp"
 #include "builders/builder.hpp"
 #include "cache/cache.hpp"
 #include "config/config.hpp"
@@ -55,51 +56,6 @@ int exit_code_for(const std::string& status) {
 
 namespace {
 
-// Set in this process's environment while it holds a session's lease, so
-// every build and probe it starts (and their children) inherit it: when this
-// process dies, the next holder finds and stops what it left running.
-constexpr const char* k_lease_env = "PERFBISECT_SESSION_LEASE";
-
-std::string lease_value(const std::string& session, const ProcessIdentity& holder) {
-    return session + "@" + holder.token();
-}
-
-// This process's lease on a session while it runs it (cache.hpp, acquire_lease).
-class SessionLease {
-public:
-    SessionLease(Cache& cache, const std::string& session, bool take_over)
-        : m_cache(cache), m_session(session), m_self(this_process()) {
-        if (const auto previous = cache.acquire_lease(session, m_self, take_over)) {
-            const auto stopped =
-                kill_processes_with_env(k_lease_env, lease_value(session, *previous));
-            const std::string message = fmt::format(
-                "took the session over from process {} on {}, which is gone{}", previous->pid,
-                previous->host,
-                stopped.empty() ? ""
-                                : fmt::format("; stopped {} process(es) it left running",
-                                              stopped.size()));
-            cache.append_event(session, "session", message);
-            // Said even with --quiet: another process's work was cut off.
-            fmt::print(stderr, "perfbisect: {}\n", message);
-        }
-        ::setenv(k_lease_env, lease_value(session, m_self).c_str(), 1);
-    }
-    ~SessionLease() {
-        ::unsetenv(k_lease_env);
-        try {
-            m_cache.release_lease(m_session, m_self);
-        } catch (...) {  // NOLINT(bugprone-empty-catch): a lease left behind is reclaimed later
-        }
-    }
-    SessionLease(const SessionLease&) = delete;
-    SessionLease& operator=(const SessionLease&) = delete;
-
-private:
-    Cache& m_cache;
-    std::string m_session;
-    ProcessIdentity m_self;
-};
-
 std::unique_ptr<Reporter> make_reporter(bool quiet) {
     if (quiet) {
         return std::make_unique<QuietReporter>();
@@ -110,28 +66,10 @@ std::unique_ptr<Reporter> make_reporter(bool quiet) {
 // Runs (or continues) a session to its end and prints its report.
 int drive(Cache& cache, const std::string& session, const Config& config,
           const std::string& format, bool quiet, std::ostream& out, bool take_over = false) {
-    SessionLease lease(cache, session, take_over);
-    auto repository = value_or_throw(open_git_repository(config.repo.path));
-    RealProcessRunner runner;
-    const auto work = work_dir(cache.path());
-    const CommitRange range = cache.load_range(session);
-    ArtifactStore store(cache, work / "artifacts", config.cache.max_artifacts_size);
-    LocalBuilder builder(*repository, runner, store, config.build, config.build_fingerprint(),
-                         BuildPlace{work, "session-" + session, {range.good().id, range.bad().id}});
-    CommandProber prober(runner, config.probe, work / "scratch");
-    value_or_throw(prober.check_machine());
     auto reporter = make_reporter(quiet);
-    install_interrupt_handlers();
-    SessionDriver driver(cache, builder, prober, *reporter, config);
     try {
-        driver.run(session);
+        run_session(cache, session, config, *reporter, take_over);
     } catch (const Failure& failure) {
-        if (failure.kind() == ErrorKind::interrupted && cache.session_status(session) == "aborted") {
-            throw Failure(ErrorKind::runtime,
-                          fmt::format("session {} was aborted (`perfbisect abort`); everything "
-                                      "measured is kept: `perfbisect report {} --db {}`",
-                                      session, session, cache.path().string()));
-        }
         if (failure.kind() == ErrorKind::interrupted) {
             throw Failure(ErrorKind::interrupted,
                           fmt::format("interrupted; everything measured is kept: continue with "
@@ -150,50 +88,17 @@ int drive(Cache& cache, const std::string& session, const Config& config,
 int command_run(const RunOptions& options, std::ostream& out) {
     check_format(options.format, {"text", "json", "md"});
     Config config = value_or_throw(load_config(options.config));
+    // The revisions are checked before the database is opened: a typo leaves no file behind.
     auto repository = value_or_throw(open_git_repository(config.repo.path));
-    const CommitRange range = value_or_throw(
-        repository->range(options.good, options.bad, config.repo.first_parent));
+    value_or_throw(repository->range(options.good, options.bad, config.repo.first_parent));
 
     Cache cache = Cache::open(database_path(options.db));
-    SessionRecord record;
-    record.good = options.good;
-    record.bad = options.bad;
-    record.config_path = config.file.string();
-    record.config_text = config.text;
-    record.metric = config.probe.metric;
-    record.direction = to_string(config.probe.direction);
-    record.machine = this_machine().fingerprint();
-    cache.store_machine(this_machine());
-    const SessionRecord session = cache.create_session(record, range);
-    const std::string started =
-        fmt::format("session {}: {} commits from {} ({}) to {} ({}), database {}", session.id,
-                    range.size(), options.good, range.good().short_id(), options.bad,
-                    range.bad().short_id(), cache.path().string());
-    cache.append_event(session.id, "session", started);
-    if (!options.quiet) {
-        fmt::print(stderr, "perfbisect: {}\n", started);
-    }
-    if (config.cache.reuse != ReuseScope::none) {
-        const auto reused = cache.reuse_samples(
-            session.id, config.build_fingerprint(), config.probe_fingerprint(),
-            config.cache.reuse == ReuseScope::same_machine ? std::optional(record.machine)
-                                                          : std::nullopt);
-        if (reused.samples > 0) {
-            std::string sources;
-            for (const auto& id : reused.sessions) {
-                sources += (sources.empty() ? "" : ", ") + id;
-            }
-            const std::string message = fmt::format(
-                "reused {} sample(s) of {} commit(s) from session(s) {} ([cache] reuse = \"{}\")",
-                reused.samples, reused.commits, sources, to_string(config.cache.reuse));
-            cache.append_event(session.id, "reuse", message,
-                               fmt::format(R"({{"samples":{},"commits":{}}})", reused.samples,
-                                           reused.commits));
+    const SessionRecord session =
+        start_session(cache, config, options.good, options.bad, {}, [&](const std::string& line) {
             if (!options.quiet) {
-                fmt::print(stderr, "perfbisect: {}\n", message);
+                fmt::print(stderr, "perfbisect: {}\n", line);
             }
-        }
-    }
+        });
     return drive(cache, session.id, config, options.format, options.quiet, out);
 }
 

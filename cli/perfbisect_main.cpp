@@ -9,6 +9,7 @@
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include "cli/alert_commands.hpp"
 #include "cli/commands.hpp"
 #include "util/allocator.hpp"
 #include "util/error.hpp"
@@ -129,6 +130,25 @@ int perfbisect_main(int argc, char** argv) {
     measure_cmd->add_option("-n,--runs", measure.runs, "probe runs")->capture_default_str();
     measure_cmd->add_option("--db", measure.db, "the SQLite cache (for the build)");
 
+    ServeOptions serve;
+    auto* serve_cmd = app.add_subcommand(
+        "serve", "run the webhook server: alerts start bisects (docs/alerts.md)");
+    serve_cmd->add_option("--config", serve.config, "server.toml")->required();
+    serve_cmd->add_option("--listen", serve.listen, "host:port (default [server] listen, 127.0.0.1:8642)");
+    serve_cmd->add_option("--db", serve.db, "the SQLite cache (default [server] db)");
+    serve_cmd->add_flag("--queue-only", serve.queue_only, "queue alerts, run no bisect");
+    serve_cmd->add_flag("-q,--quiet", serve.quiet, "no progress lines of the bisects");
+
+    AlertOptions alert;
+    auto* alert_cmd = app.add_subcommand("alert", "read one alert and run (or queue) its bisect");
+    alert_cmd->add_option("file", alert.file, "the alert (JSON), or - for stdin")->required();
+    alert_cmd->add_option("--config", alert.config, "server.toml (its routes)")->required();
+    alert_cmd->add_option("--kind", alert.kind, "auto, generic, horreum or otava")->capture_default_str();
+    alert_cmd->add_option("--db", alert.db, "the SQLite cache (default [server] db)");
+    alert_cmd->add_flag("--queue", alert.queue, "queue it for perfbisect serve and print the sessions");
+    alert_cmd->add_option("--format", alert.format, "text, json or md")->capture_default_str();
+    alert_cmd->add_flag("-q,--quiet", alert.quiet, "no progress lines");
+
     for (auto* sub : app.get_subcommands({})) {
         sub->add_flag("-v,--verbose", verbose, "debug logs on stderr");
     }
@@ -170,6 +190,8 @@ int perfbisect_main(int argc, char** argv) {
         if (gc_cmd->parsed()) return command_cache_gc(cache_gc, std::cout);
         if (export_cmd->parsed()) return command_cache_export(cache_export, std::cout);
         if (import_cmd->parsed()) return command_cache_import(cache_import, std::cout);
+        if (serve_cmd->parsed()) return command_serve(serve, std::cout);
+        if (alert_cmd->parsed()) return command_alert(alert, std::cin, std::cout);
         return print_error("no command given (see `perfbisect --help`)", ExitCode::usage_error);
     } catch (const Failure& failure) {
         switch (failure.kind()) {

@@ -308,7 +308,7 @@ int command_abort(const AbortOptions& options, std::ostream& out) {
     if (!session.lease.empty()) {
         const ProcessIdentity holder = ProcessIdentity::parse(session.lease);
         if (liveness(holder) == Liveness::alive &&
-            ::kill(static_cast<pid_t>(holder.pid), SIGTERM) == 0) {
+            ::kill(static_cast<pid_t>(holder.pid), SIGUSR1) == 0) {
             stopping = fmt::format("; process {}, which was running it, stops now", holder.pid);
         } else if (liveness(holder) == Liveness::unknown) {
             stopping = fmt::format("; process {} on {} stops before its next step", holder.pid,

@@ -5,7 +5,8 @@
 #   scripts/fuzz.sh [--merge] [SECONDS] [TARGET...]
 #
 # SECONDS defaults to 600; TARGETs default to all of tests/fuzz (config,
-# metric_regex, metric_json, google_benchmark, hyperfine, pyperf, callgrind).
+# metric_regex, metric_json, google_benchmark, hyperfine, pyperf, callgrind,
+# alerts).
 # Each run starts from the seeds in tests/fuzz/corpus/<target> plus what
 # earlier runs found (build-fuzz/corpus/<target>), and prints one line per
 # target: executions, executions per second, corpus size, and the result.
@@ -27,7 +28,7 @@ shift || true
 case "$seconds" in
   '' | *[!0-9]*) echo "fuzz.sh: SECONDS must be a whole number, got '$seconds'" >&2; exit 2 ;;
 esac
-all=(config metric_regex metric_json google_benchmark hyperfine pyperf callgrind)
+all=(config metric_regex metric_json google_benchmark hyperfine pyperf callgrind alerts)
 targets=("$@")
 [ ${#targets[@]} -gt 0 ] || targets=("${all[@]}")
 for t in "${targets[@]}"; do

@@ -1,6 +1,7 @@
 #include <catch2/catch.hpp>
 #include <set>
 
+#include <functional>
 #include <map>
 #include <random>
 
@@ -47,7 +48,7 @@ public:
     ProbeRun run(const ProbeTarget& target) override {
         ++runs;
         if (interrupt_after > 0 && runs == interrupt_after) {
-            request_interrupt();
+            on_interrupt();
             return ProbeRun{false, true, {}, "interrupted", 0, "", {}};
         }
         const std::string& id = target.commit->id;
@@ -57,6 +58,7 @@ public:
     }
     int runs = 0;
     int interrupt_after = 0;
+    std::function<void()> on_interrupt = [] { request_interrupt(); };
 
 private:
     std::map<std::string, double> m_levels;
@@ -382,4 +384,33 @@ TEST_CASE("a session left by the foundation's schema 1 migrates and resumes to i
         CHECK(after[i].round == before[i].round);
     }
     CHECK(after[before.size()].round > 8);  // new rounds continue after the stored ones
+}
+
+TEST_CASE("an aborted session stops with a runtime error and leaves no stop pending", "[driver]") {
+    // What `perfbisect abort` does to the process running the session: marks
+    // it aborted, then SIGUSR1 cuts the probe run in flight.
+    Fixture f;
+    Cache cache = Cache::open(f.dir / "db.sqlite");
+    const std::string id = f.start(cache);
+    FakeBuilder builder(f.dir / "art");
+    FakeProber prober(f.levels);
+    prober.interrupt_after = 12;
+    prober.on_interrupt = [&] {
+        REQUIRE(cache.abort_session(id, "aborted by a test"));
+        request_abort();
+    };
+    QuietReporter quiet;
+    SessionDriver driver(cache, builder, prober, quiet, f.config);
+    try {
+        driver.run(id);
+        FAIL("the abort was ignored");
+    } catch (const Failure& failure) {
+        CHECK(failure.kind() == ErrorKind::runtime);
+        CHECK_THAT(failure.what(), Catch::Contains("was aborted"));
+    }
+    // A server's worker takes the next alert: nothing asks it to stop.
+    CHECK_FALSE(interrupt_requested());
+    CHECK_FALSE(stop_requested());
+    CHECK(cache.find_session(id)->status == "aborted");
+    CHECK(static_cast<int>(cache.load_samples(id).size()) == prober.runs - 1);
 }

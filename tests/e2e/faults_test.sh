@@ -114,14 +114,14 @@ printf 'garbage, not SQLite' > "$WORK/corrupt.db"
 expect "database: corrupt" 1 "corrupt.db: file is not a database .*damaged or not a perfbisect database: give another --db" -- \
   $(run_with "$WORK/ok.toml" "$WORK/corrupt.db")
 "$PERFBISECT" run --config "$WORK/ok.toml" --good good --bad bad --db "$WORK/newer.db" -q > /dev/null
+schema=$(sqlite3 "$WORK/newer.db" "PRAGMA user_version")
 sqlite3 "$WORK/newer.db" "PRAGMA user_version = 99"
 expect "database: newer schema" 1 "has schema version 99, newer than this perfbisect understands .*upgrade perfbisect or use another --db" -- \
   $(run_with "$WORK/ok.toml" "$WORK/newer.db")
 if [ "$(id -u)" -eq 0 ] && command -v setpriv > /dev/null; then
   # Root writes anything: the case runs as nobody, on a database it may read only.
   mkdir -p "$WORK/ro" && cp "$WORK/newer.db" "$WORK/ro/p.db"
-  # Back to the current schema (Cache::k_schema_version), so opening it writes nothing.
-  sqlite3 "$WORK/ro/p.db" "PRAGMA user_version = 4; PRAGMA journal_mode = DELETE" > /dev/null
+  sqlite3 "$WORK/ro/p.db" "PRAGMA user_version = $schema; PRAGMA journal_mode = DELETE" > /dev/null
   # The repository belongs to root: nobody's git must be told it is safe.
   printf '[safe]\n\tdirectory = %s\n\tdirectory = %s/\n' "$WORK/repo" "$WORK/repo" > "$WORK/ro/.gitconfig"
   chmod 755 "$WORK" && chmod 777 "$WORK/ro" && chmod 444 "$WORK/ro/p.db" && chmod -R a+rX "$WORK/repo" "$WORK/ok.toml" "$WORK/ro/.gitconfig"
