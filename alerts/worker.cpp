@@ -56,6 +56,7 @@ BisectWorker::BisectWorker(const std::filesystem::path& db, NotifySettings notif
       m_reporter(reporter) {}
 
 void BisectWorker::process(const QueueEntry& entry) {
+    clear_abort_request();  // one for a session that ended before it arrived
     const std::filesystem::path config_path(entry.config_path);
     try {
         Config config = value_or_throw(
@@ -107,7 +108,7 @@ void BisectWorker::process(const QueueEntry& entry) {
 }
 
 void BisectWorker::run(WakeSignal& signal, std::chrono::milliseconds poll) {
-    while (!signal.stopped() && !interrupt_requested()) {
+    while (!signal.stopped() && !stop_requested()) {
         std::optional<QueueEntry> entry;
         try {
             entry = m_queue.next();
@@ -125,7 +126,7 @@ void BisectWorker::run(WakeSignal& signal, std::chrono::milliseconds poll) {
         try {
             process(*entry);
         } catch (const Failure& failure) {
-            if (failure.kind() == ErrorKind::interrupted) {
+            if (failure.kind() == ErrorKind::interrupted && stop_requested()) {
                 spdlog::warn(
                     "session {} stopped at a safe point; it continues when perfbisect "
                     "serve starts again",
@@ -156,7 +157,7 @@ Notifier::Notifier(const std::filesystem::path& db, NotifySettings settings, std
 int Notifier::deliver_due() {
     int attempted = 0;
     for (const auto& n : m_queue.due_notifications(now_seconds())) {
-        if (interrupt_requested()) {
+        if (stop_requested()) {
             break;
         }
         std::string error;
@@ -177,7 +178,7 @@ int Notifier::deliver_due() {
                     const std::string culprit =
                         report.culprits.empty() ? std::string() : report.culprits.front().commit.id;
                     delivered = deliver_command(n.session, body, report.status, culprit, error);
-                    if (!delivered && interrupt_requested()) {
+                    if (!delivered && stop_requested()) {
                         break;  // killed by the shutdown: not an attempt
                     }
                 } else {
@@ -260,7 +261,7 @@ bool Notifier::deliver_command(const std::string& session, const std::string& bo
 }
 
 void Notifier::run(WakeSignal& signal) {
-    while (!signal.stopped() && !interrupt_requested()) {
+    while (!signal.stopped() && !stop_requested()) {
         try {
             deliver_due();
         } catch (const std::exception& e) {

@@ -148,14 +148,23 @@ private:
         m_rounds.assign(count, {});
         // 1. A robust scale: the median absolute deviation from each commit's
         // median, pooled, scaled up for the few values per commit.
+        // (Buffers are reserved and selections done in place: a session may
+        // hold a million values, and this runs before every step.)
+        std::size_t total = 0;
+        for (const auto& o : m_obs) {
+            total += o.values.size();
+        }
         std::vector<double> deviations;
+        deviations.reserve(total);
+        std::vector<double> buffer;
         std::vector<double> medians(count, 0);
         for (std::size_t p = 0; p < count; ++p) {
             const auto& v = m_obs[p].values;
             if (v.empty()) {
                 continue;
             }
-            medians[p] = sign * stats::median(v);
+            buffer.assign(v.begin(), v.end());
+            medians[p] = sign * stats::median_in_place(buffer);
             if (v.size() < 2) {
                 continue;
             }
@@ -174,7 +183,7 @@ private:
         const double scale = std::abs(medians[0]);
         m_floor = std::max(scale * 1e-4, std::numeric_limits<double>::min());
         const double robust =
-            deviations.empty() ? 0 : 1.4826 * stats::median(deviations);
+            deviations.empty() ? 0 : 1.4826 * stats::median_in_place(deviations);
         const double cut = k_outlier_cut * std::max(robust, m_floor);
         std::int64_t first_round = std::numeric_limits<std::int64_t>::max();
         for (const auto& o : m_obs) {
@@ -184,6 +193,8 @@ private:
         }
         for (std::size_t p = 0; p < count; ++p) {
             const auto& o = m_obs[p];
+            m_values[p].reserve(o.values.size());
+            m_rounds[p].reserve(o.values.size());
             for (std::size_t i = 0; i < o.values.size(); ++i) {
                 const double y = sign * o.values[i];
                 if (o.values.size() >= 3 && std::abs(y - medians[p]) > cut) {
@@ -374,6 +385,7 @@ private:
         m_open_positions = {0, last};
         for (std::size_t end : {std::size_t{0}, last}) {
             if (m_obs[end].build == BuildState::unknown) {
+                m_plan.why = fmt::format("the {} end is built first", end == 0 ? "good" : "bad");
                 return build(end);
             }
         }
@@ -396,6 +408,11 @@ private:
                 n < static_cast<std::size_t>(m_decide.samples)
                     ? static_cast<std::size_t>(m_decide.samples)
                     : std::min(next_look(n), cap);
+            if (m_plan.why.empty()) {
+                m_plan.why = fmt::format("reproduce: a first look at good and bad, {} values each, "
+                                         "in interleaved rounds",
+                                         target);
+            }
             return measure({0, last}, static_cast<int>(target - n));
         }
         m_plan.verdicts[0] = Verdict::good;
@@ -467,6 +484,10 @@ private:
         if (last_look && p <= m_decide.alpha && effect >= k_open_fraction * min_effect) {
             return Side::right;
         }
+        m_plan.why = fmt::format(
+            "reproduce: bad vs good {:+.1f}% (upper bound {:+.1f}%), p = {:.2g} after {} values "
+            "each: neither reproduced (p <= {:.2g} and at least {:+.1f}%) nor ruled out yet",
+            effect * 100, high * 100, p, n, alpha, min_effect * 100);
         if (high < min_effect || last_look) {
             m_not_reproduced.status = SessionStatus::not_reproduced;
             m_not_reproduced.summary = fmt::format(
@@ -648,6 +669,16 @@ private:
             return std::nullopt;
         }
         const std::size_t c = *next;
+        {
+            double at_right = 0;  // P(c is already at the right level)
+            for (std::size_t l = 0; l < locations.size() && locations[l].commit <= c; ++l) {
+                at_right += posterior[l];
+            }
+            m_plan.why = fmt::format(
+                "position {} is the commit most in doubt between positions {} and {}: P(at the "
+                "level of position {}) = {:.2f}; the step is most likely at position {} (p = {:.2f})",
+                c, a, b, b, at_right, locations[best].commit, posterior[best]);
+        }
         if (m_obs[c].build == BuildState::unknown) {
             return build(c);
         }
@@ -847,6 +878,9 @@ private:
     std::optional<Action> confirm(std::size_t a, std::size_t b) {
         m_open_positions = {b};
         const Step step = confirmation_step(a, b);
+        m_plan.why = fmt::format("confirming position {} against its parent {} on rounds both "
+                                 "share: {} so far, at least {}",
+                                 b, a, step.shared_rounds, k_confirm_min_rounds);
         const auto cap = std::max<std::size_t>(static_cast<std::size_t>(m_decide.confirm_samples),
                                                k_confirm_min_rounds);
         if (step.shared_rounds < k_confirm_min_rounds) {
@@ -869,6 +903,10 @@ private:
                                step.diff / s * 100, t, upper / s * 100, step.shared_rounds));
             return std::nullopt;
         }
+        m_plan.why = fmt::format(
+            "confirming position {} against its parent {}: step {:+.2f}% (t = {:.1f}, needs "
+            "{:.1f}; upper bound {:+.2f}%) over {} shared rounds: neither confirmed nor ruled out",
+            b, a, step.diff / s * 100, t, m_t_confirm, upper / s * 100, step.shared_rounds);
         return measure({a, b},
                        static_cast<int>(std::min(next_look(step.shared_rounds), cap) -
                                         step.shared_rounds));
@@ -927,6 +965,10 @@ private:
             if (step >= min_effect && values(thin) < cap) {
                 m_open_positions = {seg.first(), seg.last()};
                 const std::size_t more = std::min(next_look(values(thin)), cap) - values(thin);
+                m_plan.why = fmt::format(
+                    "positions {} and {}, on one level, differ by {:+.1f}% (t = {:.1f}): more "
+                    "values of position {}, which has fewer",
+                    seg.first(), seg.last(), step / scale() * 100, t, thin);
                 return measure(std::vector<std::size_t>(more, thin), 1);
             }
         }
@@ -1091,7 +1133,7 @@ CulpritEvidence step_evidence(const PlannerSettings& settings, const Observation
 Plan plan_next(const PlannerSettings& settings, const Observations& observations,
                double elapsed_seconds) {
     if (observations.size() < 2) {
-        return Plan{FailAction{"the range needs at least a good and a bad commit"}, {}, {}, {}};
+        return Plan{FailAction{"the range needs at least a good and a bad commit"}, {}, {}, {}, {}};
     }
     return Search(settings, observations, elapsed_seconds).run();
 }

@@ -117,6 +117,7 @@ struct Plan {
     std::vector<Verdict> verdicts;    // per position
     std::vector<Decision> decisions;  // in the order made
     std::vector<std::size_t> open;    // positions still to be searched (empty when done)
+    std::string why;                  // why `next` was chosen, one line (the event log)
 };
 
 struct PlannerSettings {

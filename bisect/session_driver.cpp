@@ -1,5 +1,7 @@
 #include "bisect/session_driver.hpp"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -11,7 +13,9 @@
 #include <spdlog/spdlog.h>
 
 #include "report/profile_record.hpp"
+#include "stats/rank_tests.hpp"
 #include "util/interrupt.hpp"
+#include "util/machine.hpp"
 #include "util/text.hpp"
 
 namespace perfbisect {
@@ -27,7 +31,17 @@ double steady_now() {
     return duration<double>(steady_clock::now().time_since_epoch()).count();
 }
 
-[[noreturn]] void throw_interrupted(const std::string& session) {
+// Stops the session on a signal: an aborted session (`perfbisect abort`, which
+// sends SIGUSR1) ends as a runtime error and forgets the abort request, so a
+// server's worker goes on; any other stop leaves the session resumable.
+[[noreturn]] void throw_stopped(Cache& cache, const std::string& session) {
+    clear_abort_request();
+    if (cache.session_status(session) == "aborted") {
+        throw Failure(ErrorKind::runtime,
+                      fmt::format("session {} was aborted (`perfbisect abort`); everything "
+                                  "measured is kept: `perfbisect report {} --db {}`",
+                                  session, session, cache.path().string()));
+    }
     throw Failure(ErrorKind::interrupted,
                   fmt::format("interrupted; session {} keeps everything measured so far, continue "
                               "it with `perfbisect resume {}`",
@@ -88,37 +102,96 @@ Progress progress_of(const Observations& observations, const Plan& plan, double 
     return p;
 }
 
-Observations load_observations(Cache& cache, const std::string& session, const CommitRange& range,
-                               const std::string& build_fingerprint) {
-    Observations obs(range.size());
-    std::map<std::string, std::size_t> position_of;
-    for (std::size_t p = 0; p < range.size(); ++p) {
-        position_of[range.commits[p].id] = p;
+void ObservationCache::read_builds(Cache& cache, const std::string& session) {
+    for (auto& o : m_obs) {
+        o.build = BuildState::unknown;
+        o.build_failure.clear();
     }
-    for (const auto& build : cache.builds_of_range(session, build_fingerprint)) {
-        const std::size_t p = position_of.at(build.commit);
+    for (const auto& build : cache.builds_of_range(session, m_build_fingerprint)) {
+        const std::size_t p = m_position_of.at(build.commit);
         if (!build.ok) {
-            obs[p].build = BuildState::failed;
-            obs[p].build_failure = build.reason;
-        } else if (std::filesystem::is_directory(build.artifacts_dir)) {
-            obs[p].build = BuildState::ok;
+            m_obs[p].build = BuildState::failed;
+            m_obs[p].build_failure = build.reason;
+        } else if (!m_require_artifacts || std::filesystem::is_directory(build.artifacts_dir)) {
+            m_obs[p].build = BuildState::ok;
         }  // else: the artifacts are gone; build again
     }
-    for (const auto& sample : cache.load_samples(session)) {
-        auto it = position_of.find(sample.commit);
-        if (it == position_of.end()) {
-            continue;
+}
+
+ObservationCache::ObservationCache(const CommitRange& range, std::string build_fingerprint,
+                                   bool require_artifacts)
+    : m_build_fingerprint(std::move(build_fingerprint)),
+      m_require_artifacts(require_artifacts),
+      m_obs(range.size()) {
+    for (std::size_t p = 0; p < range.size(); ++p) {
+        m_position_of.emplace(range.commits[p].id, p);
+    }
+}
+
+const Observations& ObservationCache::update(Cache& cache, const std::string& session) {
+    const std::int64_t version = cache.builds_version();
+    if (version != m_builds_version) {
+        m_builds_version = version;
+        read_builds(cache, session);
+    }
+    cache.visit_samples_after(session, m_last_id, [&](const Cache::SampleView& sample) {
+        m_last_id = std::max(m_last_id, sample.id);
+        m_max_round = std::max(m_max_round, sample.round);
+        m_max_run = std::max(m_max_run, sample.run);
+        auto it = m_position_of.find(sample.commit);
+        if (it == m_position_of.end()) {
+            return;
         }
-        auto& o = obs[it->second];
+        auto& o = m_obs[it->second];
         if (sample.ok) {
             o.values.push_back(sample.value);
             o.rounds.push_back(sample.round);
         } else {
             ++o.failed_runs;
-            o.last_probe_failure = sample.failure;
+            o.last_probe_failure = std::string(sample.failure);
         }
+    });
+    return m_obs;
+}
+
+Observations load_observations(Cache& cache, const std::string& session, const CommitRange& range,
+                               const std::string& build_fingerprint, bool require_artifacts) {
+    ObservationCache observations(range, build_fingerprint, require_artifacts);
+    return observations.update(cache, session);
+}
+
+DecisionEvent describe_decision(const Decision& decision, const CommitRange& range,
+                                const Observations& obs) {
+    const std::size_t p = decision.position;
+    const std::size_t last = range.size() - 1;
+    const auto& commit = range.commits[p];
+    std::string compared;
+    std::string compared_json;
+    for (const auto& [end, name] : {std::pair{std::size_t{0}, "good"}, std::pair{last, "bad"}}) {
+        if (end == p || obs[p].values.empty() || obs[end].values.empty()) {
+            continue;
+        }
+        const double p_value = stats::mann_whitney_u(obs[p].values, obs[end].values).p_value;
+        compared += fmt::format("{}vs {} p = {:.2g}", compared.empty() ? "" : ", ", name, p_value);
+        compared_json += fmt::format(
+            R"({}{{"with":{},"commit":{},"values":{},"p_value":{}}})", compared_json.empty() ? "" : ",",
+            json_quote(name), json_quote(range.commits[end].id), obs[end].values.size(),
+            std::isfinite(p_value) ? fmt::format("{:.6g}", p_value) : "null");
     }
-    return obs;
+    DecisionEvent event;
+    // The planner's reasons often start with the verdict already.
+    const std::string verdict = to_string(decision.verdict);
+    event.message = fmt::format("{} (position {}) {}{}{}", commit.short_id(), p,
+                                decision.reason.starts_with(verdict) ? "" : verdict + ": ",
+                                decision.reason,
+                                compared.empty() ? ""
+                                                 : fmt::format(" [{} values; {}]",
+                                                               obs[p].values.size(), compared));
+    event.data = fmt::format(
+        R"({{"position":{},"commit":{},"verdict":{},"reason":{},"values":{},"compared":[{}]}})", p,
+        json_quote(commit.id), json_quote(to_string(decision.verdict)), json_quote(decision.reason),
+        obs[p].values.size(), compared_json);
+    return event;
 }
 
 BuildRecord build_record(const CommitInfo& commit, const std::string& fingerprint,
@@ -154,7 +227,8 @@ SessionDriver::SessionDriver(Cache& cache, Builder& builder, Prober& prober, Rep
       m_reporter(reporter),
       m_config(config),
       m_build_fingerprint(config.build_fingerprint()),
-      m_probe_fingerprint(config.probe_fingerprint()) {}
+      m_probe_fingerprint(config.probe_fingerprint()),
+      m_machine(this_machine().fingerprint()) {}
 
 void SessionDriver::set_profiler(Profiler* profiler, std::filesystem::path directory,
                                  std::size_t top) {
@@ -180,14 +254,22 @@ Outcome SessionDriver::run(const std::string& session) {
     const auto stored = m_cache.find_session(session);
     double elapsed = stored ? stored->wall_seconds : 0;
 
-    // Decisions already in the event log are not logged twice after a resume.
-    std::set<std::size_t> logged;
+    // Decisions already in the event log are not logged again after a resume:
+    // a commit's decision is logged when its verdict changes.
+    std::map<std::size_t, std::string> last_verdict;
+    int steps = 0;
     for (const auto& event : m_cache.load_events(session)) {
         if (event.kind == "decision") {
             const auto at = event.data.find("\"position\":");
-            if (at != std::string::npos) {
-                logged.insert(std::stoul(event.data.substr(at + 11)));
+            const auto verdict = event.data.find("\"verdict\":\"");
+            if (at != std::string::npos && verdict != std::string::npos) {
+                const std::size_t position = std::stoul(event.data.substr(at + 11));
+                const auto from = verdict + 11;
+                last_verdict[position] =
+                    event.data.substr(from, event.data.find('"', from) - from);
             }
+        } else if (event.kind == "step") {
+            ++steps;
         }
     }
 
@@ -198,30 +280,81 @@ Outcome SessionDriver::run(const std::string& session) {
         elapsed += now - last_tick;
         last_tick = now;
     };
-
-    while (true) {
-        if (interrupt_requested()) {
+    auto check_stop = [&] {
+        if (interrupt_requested() || m_cache.session_status(session) == "aborted") {
             account_time();
-            throw_interrupted(session);
+            throw_stopped(m_cache, session);
         }
-        const Observations obs = load_observations(m_cache, session, range, m_build_fingerprint);
+    };
+
+    ObservationCache observations(range, m_build_fingerprint);
+    while (true) {
+        check_stop();
+        const Observations& obs = observations.update(m_cache, session);
         Plan plan = plan_next(settings, obs, elapsed);
         m_progress = progress_of(obs, plan, elapsed);
         m_progress_tick = steady_now();
         m_remaining_at_tick = m_progress.remaining_seconds.value_or(-1);
         for (const auto& decision : plan.decisions) {
-            if (logged.insert(decision.position).second) {
-                const auto& commit = range.commits[decision.position];
-                m_reporter.progress(fmt::format("{} is {}", describe(commit, decision.position,
-                                                                     range.size()),
-                                                decision.reason));
-                m_cache.append_event(
-                    session, "decision",
-                    fmt::format("{} {}: {}", commit.short_id(), to_string(decision.verdict),
-                                decision.reason),
-                    fmt::format(R"({{"position":{},"commit":{},"verdict":{}}})", decision.position,
-                                json_quote(commit.id), json_quote(to_string(decision.verdict))));
+            const std::string verdict = to_string(decision.verdict);
+            auto& previous = last_verdict[decision.position];
+            if (previous == verdict) {
+                continue;
             }
+            previous = verdict;
+            const auto event = describe_decision(decision, range, obs);
+            m_reporter.progress(fmt::format(
+                "{} is {}", describe(range.commits[decision.position], decision.position, range.size()),
+                decision.reason));
+            m_cache.append_event(session, "decision", event.message, event.data);
+        }
+
+        if (!std::holds_alternative<DoneAction>(plan.next) &&
+            !std::holds_alternative<FailAction>(plan.next)) {
+            ++steps;
+            std::string what;
+            std::string positions;
+            int rounds = 0;
+            if (const auto* b = std::get_if<BuildAction>(&plan.next)) {
+                what = "build " + describe(range.commits[b->position], b->position, range.size());
+                positions = std::to_string(b->position);
+            } else {
+                const auto& m = std::get<MeasureAction>(plan.next);
+                std::map<std::size_t, int> per_round;
+                for (std::size_t p : m.positions) {
+                    ++per_round[p];
+                }
+                for (const auto& [p, runs] : per_round) {
+                    what += fmt::format("{}{} (position {}){}", what.empty() ? "" : ", ",
+                                        range.commits[p].short_id(), p,
+                                        runs > 1 ? fmt::format(" ×{}", runs) : "");
+                    positions += fmt::format("{}{}", positions.empty() ? "" : ",", p);
+                }
+                rounds = m.rounds;
+                what = fmt::format("measure {} round{} of {}", m.rounds, m.rounds == 1 ? "" : "s",
+                                   what);
+            }
+            const std::size_t open = plan.open.size();
+            // About one classification per halving of what is open, and one
+            // confirmation of the culprit.
+            const int estimate =
+                open == 0 ? 0
+                          : static_cast<int>(std::ceil(std::log2(static_cast<double>(open)))) + 1;
+            m_cache.append_event(
+                session, "step", fmt::format("{}: {}", what, plan.why),
+                fmt::format(R"({{"step":{},"action":{},"positions":[{}],"rounds":{},"open":{},"why":{}}})",
+                            steps, json_quote(std::holds_alternative<BuildAction>(plan.next)
+                                                  ? "build"
+                                                  : "measure"),
+                            positions, rounds, open, json_quote(plan.why)));
+            m_cache.set_progress(
+                session,
+                fmt::format(
+                    R"({{"step":{},"doing":{},"why":{},"open":{},"first_open":{},"last_open":{},"estimated_steps":{},"since":{:.3f},"pid":{}}})",
+                    steps, json_quote(what), json_quote(plan.why), open,
+                    open == 0 ? -1 : static_cast<long>(plan.open.front()),
+                    open == 0 ? -1 : static_cast<long>(plan.open.back()), estimate, unix_now(),
+                    static_cast<long>(::getpid())));
         }
 
         if (const auto* b = std::get_if<BuildAction>(&plan.next)) {
@@ -229,7 +362,9 @@ Outcome SessionDriver::run(const std::string& session) {
             show_status();
             build(session, range.commits[b->position], b->position, range.size());
         } else if (const auto* m = std::get_if<MeasureAction>(&plan.next)) {
-            measure(session, range, *m);
+            if (!measure(session, range, *m, observations.max_round(), observations.max_run())) {
+                observations.forget_builds();
+            }
         } else if (const auto* f = std::get_if<FailAction>(&plan.next)) {
             account_time();
             m_cache.append_event(session, "failed", f->message);
@@ -238,10 +373,18 @@ Outcome SessionDriver::run(const std::string& session) {
             const Outcome outcome = std::get<DoneAction>(plan.next).outcome;
             profile_culprits(session, range, outcome);
             account_time();
-            m_cache.finish_session(session, to_string(outcome.status), outcome.summary);
+            std::string culprits;
+            std::string culprits_json;
+            for (const auto& c : outcome.culprits) {
+                culprits += (culprits.empty() ? "" : " ") + range.commits[c.position].id;
+                culprits_json += (culprits_json.empty() ? "" : ",") +
+                                 json_quote(range.commits[c.position].id);
+            }
+            m_cache.finish_session(session, to_string(outcome.status), outcome.summary, culprits);
+            m_cache.set_progress(session, "");
             m_cache.append_event(session, "done", outcome.summary,
-                                 fmt::format(R"({{"status":{}}})",
-                                             json_quote(to_string(outcome.status))));
+                                 fmt::format(R"({{"status":{},"culprits":[{}]}})",
+                                             json_quote(to_string(outcome.status)), culprits_json));
             m_reporter.finish();
             m_reporter.progress(outcome.summary);
             return outcome;
@@ -255,7 +398,7 @@ void SessionDriver::build(const std::string& session, const CommitInfo& commit,
     m_reporter.progress("building " + describe(commit, position, count));
     const BuildOutcome outcome = m_builder.build(commit);
     if (outcome.interrupted || interrupt_requested()) {
-        throw_interrupted(session);
+        throw_stopped(m_cache, session);
     }
     m_cache.store_build(build_record(commit, m_build_fingerprint, outcome, session));
     std::string message;
@@ -280,14 +423,8 @@ void SessionDriver::build(const std::string& session, const CommitInfo& commit,
     m_reporter.progress(message);
 }
 
-void SessionDriver::measure(const std::string& session, const CommitRange& range,
-                            const MeasureAction& action) {
-    std::int64_t round = 0;
-    std::int64_t run = 0;
-    for (const auto& sample : m_cache.load_samples(session)) {
-        round = std::max(round, sample.round);
-        run = std::max(run, sample.run);
-    }
+bool SessionDriver::measure(const std::string& session, const CommitRange& range,
+                            const MeasureAction& action, std::int64_t round, std::int64_t run) {
 
     std::map<std::size_t, ProbeTarget> targets;
     std::map<std::size_t, int> runs_per_round;
@@ -301,6 +438,11 @@ void SessionDriver::measure(const std::string& session, const CommitRange& range
         if (!build || !build->ok) {
             throw Failure(ErrorKind::runtime,
                           fmt::format("internal error: {} has no build to measure", commit.id));
+        }
+        if (!std::filesystem::is_directory(build->artifacts_dir)) {
+            spdlog::info("the artifacts of {} are gone (evicted); building it again",
+                         commit.short_id());
+            return false;
         }
         targets[p] = ProbeTarget{&commit, build->artifacts_dir, build->worktree};
     }
@@ -328,7 +470,7 @@ void SessionDriver::measure(const std::string& session, const CommitRange& range
         for (std::size_t p : order) {
             const ProbeRun result = m_prober.run(targets[p]);
             if (result.interrupted || interrupt_requested()) {
-                throw_interrupted(session);
+                throw_stopped(m_cache, session);
             }
             ++run;
             SampleRecord base;
@@ -339,6 +481,7 @@ void SessionDriver::measure(const std::string& session, const CommitRange& range
             base.timestamp = unix_now();
             base.build_fingerprint = m_build_fingerprint;
             base.probe_fingerprint = m_probe_fingerprint;
+            base.machine = m_machine;
             std::vector<SampleRecord> samples;
             std::vector<MetricValueRecord> metric_values;
             if (result.ok) {
@@ -367,6 +510,7 @@ void SessionDriver::measure(const std::string& session, const CommitRange& range
             show_status();
         }
     }
+    return true;
 }
 
 void SessionDriver::profile_culprits(const std::string& session, const CommitRange& range,
@@ -402,7 +546,7 @@ void SessionDriver::profile_culprits(const std::string& session, const CommitRan
             run = m_profiler->profile(ProbeTarget{&commit, build->artifacts_dir, build->worktree},
                                       m_profile_dir / commit.short_id());
             if (run.interrupted || interrupt_requested()) {
-                throw_interrupted(session);
+                throw_stopped(m_cache, session);
             }
         }
         return runs.emplace(p, std::move(run)).first->second;

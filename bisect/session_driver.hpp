@@ -6,8 +6,12 @@
 // simply continues it.
 
 #include <cstddef>
+#include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <string>
+#include <string_view>
+#include <unordered_map>
 
 #include "bisect/planner.hpp"
 #include "bisect/repository.hpp"
@@ -20,9 +24,56 @@
 namespace perfbisect {
 
 // Everything the cache knows about the session's commits, in planner form.
-// Builds count when they match build_fingerprint (and their artifacts still exist).
+// Builds count when they match build_fingerprint (and, with require_artifacts,
+// when their artifacts still exist: a commit whose artifacts are gone is built
+// again; a report does not need them).
 Observations load_observations(Cache& cache, const std::string& session, const CommitRange& range,
-                               const std::string& build_fingerprint);
+                               const std::string& build_fingerprint,
+                               bool require_artifacts = true);
+
+// The same, kept up to date: each update() reads only the samples stored
+// since the previous update, and the range's builds only when a build was
+// stored since (or after forget_builds()), so a step of a session that holds
+// a million samples does not read them all again.
+class ObservationCache {
+public:
+    ObservationCache(const CommitRange& range, std::string build_fingerprint,
+                     bool require_artifacts = true);
+    const Observations& update(Cache& cache, const std::string& session);
+    // Reads the builds again at the next update (e.g. artifacts were evicted).
+    void forget_builds() { m_builds_version = -1; }
+    const Observations& observations() const { return m_obs; }
+    std::int64_t max_round() const { return m_max_round; }
+    std::int64_t max_run() const { return m_max_run; }
+
+private:
+    void read_builds(Cache& cache, const std::string& session);
+    // Looked up by the string_view of a sample's commit, without a copy.
+    struct Hash {
+        using is_transparent = void;
+        std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+    };
+    std::unordered_map<std::string, std::size_t, Hash, std::equal_to<>> m_position_of;
+    std::string m_build_fingerprint;
+    bool m_require_artifacts;
+    Observations m_obs;
+    std::int64_t m_last_id = 0;
+    std::int64_t m_builds_version = -1;
+    std::int64_t m_max_round = 0;
+    std::int64_t m_max_run = 0;
+};
+
+// One line and a JSON object for the event log of a planner decision: the
+// verdict and the planner's reason, and what the commit's values were
+// compared with (two-sided Mann-Whitney p-values against the good and the bad
+// end, for the reader; the planner decides with its own tests, named in the
+// reason).
+struct DecisionEvent {
+    std::string message;
+    std::string data;
+};
+DecisionEvent describe_decision(const Decision& decision, const CommitRange& range,
+                                const Observations& obs);
 
 // What the cache keeps of a build. session: the session that ran it ("" for
 // `perfbisect measure`).
@@ -45,9 +96,12 @@ public:
                   const Config& config);
 
     // Runs the session to its end and returns the outcome, which is also
-    // stored (status, stop reason, a "done" event). Throws Failure with kind
-    // interrupted when SIGINT/SIGTERM arrived (the session stays resumable) and
-    // kind runtime when good or bad cannot be built or measured.
+    // stored (status, stop reason, culprits, a "done" event). Every planner
+    // decision and every step (with why it was chosen) goes to the event log,
+    // and the step in progress to the session's progress. Throws Failure with
+    // kind interrupted when SIGINT/SIGTERM arrived (the session stays
+    // resumable) and kind runtime when good or bad cannot be built or measured
+    // or the session was aborted (`perfbisect abort`).
     Outcome run(const std::string& session);
 
     // After the search converges, profile each culprit and its parent with
@@ -56,6 +110,8 @@ public:
     // listing at most top functions. A profile that fails is recorded with
     // its reason; it does not fail the session.
     void set_profiler(Profiler* profiler, std::filesystem::path directory, std::size_t top);
+    // The machine fingerprint stored with each sample (default: this machine's).
+    void set_machine(std::string fingerprint) { m_machine = std::move(fingerprint); }
 
 private:
     void profile_culprits(const std::string& session, const CommitRange& range,
@@ -63,8 +119,10 @@ private:
     void show_status();
     void build(const std::string& session, const CommitInfo& commit, std::size_t position,
                std::size_t count);
-    void measure(const std::string& session, const CommitRange& range,
-                 const MeasureAction& action);
+    // False when a commit to measure has lost its artifacts (evicted by
+    // another session): nothing was measured, build it again.
+    bool measure(const std::string& session, const CommitRange& range,
+                 const MeasureAction& action, std::int64_t round, std::int64_t run);
 
     Cache& m_cache;
     Builder& m_builder;
@@ -79,6 +137,7 @@ private:
     Progress m_progress;           // as of the latest plan, updated while measuring
     double m_progress_tick = 0;    // steady clock time of m_progress.elapsed_seconds
     double m_remaining_at_tick = -1;  // m_progress.remaining_seconds then (-1: none)
+    std::string m_machine;
 };
 
 }  // namespace perfbisect

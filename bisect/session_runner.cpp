@@ -1,13 +1,95 @@
 #include "bisect/session_runner.hpp"
 
+#include <stdlib.h>
+
 #include <fmt/format.h>
 
 #include "util/interrupt.hpp"
+#include "util/machine.hpp"
 
 namespace perfbisect {
+namespace {
+
+// Set in this process's environment while it holds a session's lease, so
+// every build and probe it starts (and their children) inherit it: when this
+// process dies, the next holder finds and stops what it left running.
+constexpr const char* k_lease_env = "PERFBISECT_SESSION_LEASE";
+
+std::string lease_value(const std::string& session, const ProcessIdentity& holder) {
+    return session + "@" + holder.token();
+}
+
+// This process's lease on a session while it runs it (cache.hpp, acquire_lease).
+class SessionLease {
+public:
+    SessionLease(Cache& cache, const std::string& session, bool take_over)
+        : m_cache(cache), m_session(session), m_self(this_process()) {
+        if (const auto previous = cache.acquire_lease(session, m_self, take_over)) {
+            const auto stopped =
+                kill_processes_with_env(k_lease_env, lease_value(session, *previous));
+            const std::string message = fmt::format(
+                "took the session over from process {} on {}, which is gone{}", previous->pid,
+                previous->host,
+                stopped.empty() ? ""
+                                : fmt::format("; stopped {} process(es) it left running",
+                                              stopped.size()));
+            cache.append_event(session, "session", message);
+            // Said even with --quiet: another process's work was cut off.
+            fmt::print(stderr, "perfbisect: {}\n", message);
+        }
+        ::setenv(k_lease_env, lease_value(session, m_self).c_str(), 1);
+    }
+    ~SessionLease() {
+        ::unsetenv(k_lease_env);
+        try {
+            m_cache.release_lease(m_session, m_self);
+        } catch (...) {  // NOLINT(bugprone-empty-catch): a lease left behind is reclaimed later
+        }
+    }
+    SessionLease(const SessionLease&) = delete;
+    SessionLease& operator=(const SessionLease&) = delete;
+
+private:
+    Cache& m_cache;
+    std::string m_session;
+    ProcessIdentity m_self;
+};
+
+}  // namespace
+
+SessionRecord create_session_here(Cache& cache, SessionRecord record, const CommitRange& range) {
+    record.machine = this_machine().fingerprint();
+    cache.store_machine(this_machine());
+    return cache.create_session(record, range);
+}
+
+std::string reuse_earlier_samples(Cache& cache, const Config& config, const SessionRecord& session) {
+    if (config.cache.reuse == ReuseScope::none) {
+        return {};
+    }
+    const auto reused = cache.reuse_samples(
+        session.id, config.build_fingerprint(), config.probe_fingerprint(),
+        config.cache.reuse == ReuseScope::same_machine ? std::optional(session.machine)
+                                                      : std::nullopt);
+    if (reused.samples == 0) {
+        return {};
+    }
+    std::string sources;
+    for (const auto& source : reused.sessions) {
+        sources += (sources.empty() ? "" : ", ") + source;
+    }
+    std::string message = fmt::format(
+        "reused {} sample(s) of {} commit(s) from session(s) {} ([cache] reuse = \"{}\")",
+        reused.samples, reused.commits, sources, to_string(config.cache.reuse));
+    cache.append_event(
+        session.id, "reuse", message,
+        fmt::format(R"({{"samples":{},"commits":{}}})", reused.samples, reused.commits));
+    return message;
+}
 
 SessionRecord start_session(Cache& cache, const Config& config, const std::string& good,
-                            const std::string& bad, const std::string& id) {
+                            const std::string& bad, const std::string& id,
+                            const std::function<void(const std::string&)>& say) {
     auto repository = value_or_throw(open_git_repository(config.repo.path));
     const CommitRange range =
         value_or_throw(repository->range(good, bad, config.repo.first_parent));
@@ -19,16 +101,26 @@ SessionRecord start_session(Cache& cache, const Config& config, const std::strin
     record.config_text = config.text;
     record.metric = config.probe.metric;
     record.direction = to_string(config.probe.direction);
-    const SessionRecord session = cache.create_session(record, range);
-    cache.append_event(session.id, "session",
-                       fmt::format("session {}: {} commits from {} ({}) to {} ({}), database {}",
-                                   session.id, range.size(), good, range.good().short_id(), bad,
-                                   range.bad().short_id(), cache.path().string()));
+    const SessionRecord session = create_session_here(cache, record, range);
+    const std::string started =
+        fmt::format("session {}: {} commits from {} ({}) to {} ({}), database {}", session.id,
+                    range.size(), good, range.good().short_id(), bad, range.bad().short_id(),
+                    cache.path().string());
+    cache.append_event(session.id, "session", started);
+    if (say) {
+        say(started);
+    }
+    if (const std::string reused = reuse_earlier_samples(cache, config, session);
+        !reused.empty() && say) {
+        say(reused);
+    }
     return session;
 }
 
 Outcome run_session(Cache& cache, const std::string& session, const Config& config,
-                    Reporter& reporter) {
+                    Reporter& reporter, bool take_over) {
+    SessionLease lease(cache, session, take_over);
+    cache.store_machine(this_machine());
     auto repository = value_or_throw(open_git_repository(config.repo.path));
     RealProcessRunner runner;
     const auto work = cache.path().parent_path() / "work";

@@ -6,7 +6,11 @@
 
 #include <fmt/format.h>
 
+#include <sqlite3.h>
+
 #include "util/error.hpp"
+#include "util/fault.hpp"
+#include "util/text.hpp"
 
 namespace perfbisect {
 namespace {
@@ -150,6 +154,33 @@ CREATE TABLE IF NOT EXISTS notifications (
 );
 CREATE INDEX IF NOT EXISTS notifications_due ON notifications (state, next_attempt);
 )sql",
+    // 5: sessions and cache. A session remembers the machine it started on,
+    // which process holds it (the lease), what it is doing (progress) and its
+    // culprits; samples know their machine and, when copied from another
+    // session, which one; machines are described once; indexes for reading a
+    // session's new samples, for finding reusable samples and a session's builds.
+    R"sql(
+ALTER TABLE sessions ADD COLUMN machine TEXT NOT NULL DEFAULT '';
+ALTER TABLE sessions ADD COLUMN lease TEXT NOT NULL DEFAULT '';
+ALTER TABLE sessions ADD COLUMN lease_since REAL NOT NULL DEFAULT 0;
+ALTER TABLE sessions ADD COLUMN progress TEXT NOT NULL DEFAULT '';
+ALTER TABLE sessions ADD COLUMN culprits TEXT NOT NULL DEFAULT '';
+ALTER TABLE samples ADD COLUMN machine TEXT NOT NULL DEFAULT '';
+ALTER TABLE samples ADD COLUMN reused_from TEXT;
+CREATE TABLE machines (
+    fingerprint TEXT PRIMARY KEY,
+    hostname TEXT NOT NULL,
+    cpu_model TEXT NOT NULL,
+    cores INTEGER NOT NULL,
+    kernel TEXT NOT NULL,
+    governor TEXT NOT NULL,
+    first_seen REAL NOT NULL
+);
+CREATE INDEX samples_by_session_id ON samples (session_id, id);
+CREATE INDEX samples_for_reuse ON samples (commit_id, build_fingerprint, probe_fingerprint);
+CREATE INDEX builds_by_session ON builds (session_id);
+CREATE INDEX metric_values_by_commit ON metric_values (commit_id, run);
+)sql",
 };
 
 static_assert(std::size(k_migrations) == Cache::k_schema_version);
@@ -174,12 +205,40 @@ SessionRecord read_session(const Statement& s) {
     r.updated = s.column_int(9);
     r.wall_seconds = s.column_double(10);
     r.stop_reason = s.column_text(11);
+    r.machine = s.column_text(12);
+    r.lease = s.column_text(13);
+    r.lease_since = s.column_double(14);
+    r.progress = s.column_text(15);
+    r.culprits = s.column_text(16);
     return r;
 }
 
 constexpr const char* k_session_columns =
     "id, status, good, bad, config_path, config_text, metric, direction, created, updated, "
-    "wall_seconds, stop_reason";
+    "wall_seconds, stop_reason, machine, lease, lease_since, progress, culprits";
+
+constexpr const char* k_sample_columns =
+    "id, commit_id, round, run, ok, value, failure, wall_seconds, timestamp, build_fingerprint, "
+    "probe_fingerprint, output, machine, reused_from";
+
+SampleRecord read_sample(const Statement& s) {
+    SampleRecord r;
+    r.id = s.column_int(0);
+    r.commit = s.column_text(1);
+    r.round = s.column_int(2);
+    r.run = s.column_int(3);
+    r.ok = s.column_int(4) != 0;
+    r.value = s.column_is_null(5) ? 0 : s.column_double(5);
+    r.failure = s.column_text(6);
+    r.wall_seconds = s.column_double(7);
+    r.timestamp = s.column_double(8);
+    r.build_fingerprint = s.column_text(9);
+    r.probe_fingerprint = s.column_text(10);
+    r.output = s.column_text(11);
+    r.machine = s.column_text(12);
+    r.reused_from = s.column_text(13);
+    return r;
+}
 
 BuildRecord read_build(const Statement& s) {
     BuildRecord b;
@@ -260,9 +319,15 @@ SessionRecord Cache::create_session(SessionRecord session, const CommitRange& ra
     }
     const auto now = static_cast<std::int64_t>(now_seconds());
     session.created = session.updated = now;
+    insert_session(session, range);
+    return session;
+}
+
+void Cache::insert_session(const SessionRecord& session, const CommitRange& range) {
     Transaction tx(m_db);
-    m_db.prepare(fmt::format("INSERT INTO sessions ({}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-                             k_session_columns))
+    m_db.prepare(fmt::format(
+                     "INSERT INTO sessions ({}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                     k_session_columns))
         .bind(1, session.id)
         .bind(2, session.status)
         .bind(3, session.good)
@@ -275,6 +340,11 @@ SessionRecord Cache::create_session(SessionRecord session, const CommitRange& ra
         .bind(10, session.updated)
         .bind(11, session.wall_seconds)
         .bind(12, session.stop_reason)
+        .bind(13, session.machine)
+        .bind(14, session.lease)
+        .bind(15, session.lease_since)
+        .bind(16, session.progress)
+        .bind(17, session.culprits)
         .run();
     Statement insert = m_db.prepare(
         "INSERT INTO commits (session_id, position, commit_id, subject, author, time) "
@@ -291,7 +361,6 @@ SessionRecord Cache::create_session(SessionRecord session, const CommitRange& ra
             .run();
     }
     tx.commit();
-    return session;
 }
 
 std::optional<SessionRecord> Cache::find_session(const std::string& id) {
@@ -326,13 +395,119 @@ std::vector<SessionRecord> Cache::list_sessions() {
 }
 
 void Cache::finish_session(const std::string& id, const std::string& status,
-                           const std::string& stop_reason) {
-    m_db.prepare("UPDATE sessions SET status = ?, stop_reason = ?, updated = ? WHERE id = ?")
+                           const std::string& stop_reason, const std::string& culprits) {
+    m_db.prepare(
+            "UPDATE sessions SET status = ?, stop_reason = ?, culprits = ?, updated = ? "
+            "WHERE id = ? AND status <> 'aborted'")
         .bind(1, status)
         .bind(2, stop_reason)
-        .bind(3, static_cast<std::int64_t>(now_seconds()))
-        .bind(4, id)
+        .bind(3, culprits)
+        .bind(4, static_cast<std::int64_t>(now_seconds()))
+        .bind(5, id)
         .run();
+}
+
+std::string Cache::session_status(const std::string& id) {
+    Statement s = m_db.prepare("SELECT status FROM sessions WHERE id = ?");
+    s.bind(1, id);
+    return s.step() ? s.column_text(0) : std::string();
+}
+
+bool Cache::abort_session(const std::string& id, const std::string& reason) {
+    m_db.prepare(
+            "UPDATE sessions SET status = 'aborted', stop_reason = ?, updated = ? "
+            "WHERE id = ? AND status = 'running'")
+        .bind(1, reason)
+        .bind(2, static_cast<std::int64_t>(now_seconds()))
+        .bind(3, id)
+        .run();
+    return sqlite3_changes(m_db.handle()) > 0;
+}
+
+void Cache::set_progress(const std::string& id, const std::string& progress) {
+    m_db.prepare("UPDATE sessions SET progress = ? WHERE id = ?").bind(1, progress).bind(2, id).run();
+}
+
+void Cache::delete_session(const std::string& id) {
+    Transaction tx(m_db);
+    for (const char* table : {"metric_values", "samples", "events", "commits", "sessions"}) {
+        m_db.prepare(fmt::format("DELETE FROM {} WHERE {} = ?", table,
+                                 std::string_view(table) == "sessions" ? "id" : "session_id"))
+            .bind(1, id)
+            .run();
+    }
+    tx.commit();
+}
+
+std::optional<ProcessIdentity> Cache::acquire_lease(const std::string& id,
+                                                    const ProcessIdentity& self, bool take_over) {
+    Transaction tx(m_db);
+    Statement s = m_db.prepare("SELECT lease, lease_since FROM sessions WHERE id = ?");
+    s.bind(1, id);
+    if (!s.step()) {
+        throw Failure(ErrorKind::usage, fmt::format("unknown session '{}' in {}", id, path().string()));
+    }
+    const std::string token = s.column_text(0);
+    const double since = s.column_double(1);
+    std::optional<ProcessIdentity> reclaimed;
+    if (!token.empty() && token != self.token()) {
+        const ProcessIdentity holder = ProcessIdentity::parse(token);
+        const Liveness state = liveness(holder);
+        if (state == Liveness::alive || (state == Liveness::unknown && !take_over)) {
+            throw Failure(
+                ErrorKind::runtime,
+                fmt::format("session {} is already being run by process {} on {} (since {}){}; "
+                            "wait for it (`perfbisect status {}` shows its progress) or stop it, "
+                            "then resume",
+                            id, holder.pid, holder.host, format_utc(static_cast<std::int64_t>(since)),
+                            state == Liveness::unknown
+                                ? ", which cannot be checked from this host: if it is gone, "
+                                  "resume with --take-over"
+                                : "",
+                            id));
+        }
+        reclaimed = holder;
+    }
+    m_db.prepare("UPDATE sessions SET lease = ?, lease_since = ? WHERE id = ?")
+        .bind(1, self.token())
+        .bind(2, now_seconds())
+        .bind(3, id)
+        .run();
+    tx.commit();
+    return reclaimed;
+}
+
+void Cache::release_lease(const std::string& id, const ProcessIdentity& self) {
+    m_db.prepare("UPDATE sessions SET lease = '', lease_since = 0 WHERE id = ? AND lease = ?")
+        .bind(1, id)
+        .bind(2, self.token())
+        .run();
+}
+
+void Cache::store_machine(const MachineInfo& machine) {
+    m_db.prepare(
+            "INSERT OR IGNORE INTO machines (fingerprint, hostname, cpu_model, cores, kernel, "
+            "governor, first_seen) VALUES (?,?,?,?,?,?,?)")
+        .bind(1, machine.fingerprint())
+        .bind(2, machine.hostname)
+        .bind(3, machine.cpu_model)
+        .bind(4, static_cast<std::int64_t>(machine.cores))
+        .bind(5, machine.kernel)
+        .bind(6, machine.governor)
+        .bind(7, now_seconds())
+        .run();
+}
+
+std::optional<MachineRecord> Cache::find_machine(const std::string& fingerprint) {
+    Statement s = m_db.prepare(
+        "SELECT fingerprint, hostname, cpu_model, cores, kernel, governor FROM machines "
+        "WHERE fingerprint = ?");
+    s.bind(1, fingerprint);
+    if (!s.step()) {
+        return std::nullopt;
+    }
+    return MachineRecord{s.column_text(0), s.column_text(1), s.column_text(2),
+                         s.column_int(3),  s.column_text(4), s.column_text(5)};
 }
 
 void Cache::add_wall_seconds(const std::string& id, double seconds) {
@@ -354,6 +529,13 @@ CommitRange Cache::load_range(const std::string& session) {
             CommitInfo{s.column_text(0), s.column_text(1), s.column_text(2), s.column_int(3)});
     }
     return range;
+}
+
+std::int64_t Cache::range_size(const std::string& session) {
+    Statement s = m_db.prepare("SELECT count(*) FROM commits WHERE session_id = ?");
+    s.bind(1, session);
+    s.step();
+    return s.column_int(0);
 }
 
 std::optional<BuildRecord> Cache::find_build(const std::string& commit,
@@ -383,6 +565,12 @@ void Cache::store_build(const BuildRecord& b) {
         .bind(11, b.tree_id)
         .bind(12, static_cast<std::int64_t>(b.reused ? 1 : 0))
         .run();
+}
+
+std::int64_t Cache::builds_version() {
+    Statement s = m_db.prepare("SELECT coalesce(max(id), 0) FROM builds");
+    s.step();
+    return s.column_int(0);
 }
 
 std::optional<ArtifactRecord> Cache::find_artifact(const std::string& fingerprint,
@@ -464,8 +652,8 @@ void Cache::store_samples(const std::string& session, const std::vector<SampleRe
     Transaction tx(m_db);
     Statement insert = m_db.prepare(
         "INSERT INTO samples (session_id, commit_id, round, run, ok, value, failure, "
-        "wall_seconds, timestamp, build_fingerprint, probe_fingerprint, output) "
-        "VALUES (?,?,?,?,?,?,?,?,?,?,?,?)");
+        "wall_seconds, timestamp, build_fingerprint, probe_fingerprint, output, machine, "
+        "reused_from) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
     for (const auto& sample : samples) {
         insert.reset();
         insert.bind(1, session)
@@ -480,7 +668,11 @@ void Cache::store_samples(const std::string& session, const std::vector<SampleRe
             .bind(10, sample.build_fingerprint)
             .bind(11, sample.probe_fingerprint)
             .bind(12, sample.output)
-            .run();
+            .bind(13, sample.machine);
+        if (!sample.reused_from.empty()) {
+            insert.bind(14, sample.reused_from);
+        }
+        insert.run();
     }
     if (!metric_values.empty()) {
         Statement insert_value = m_db.prepare(
@@ -493,6 +685,7 @@ void Cache::store_samples(const std::string& session, const std::vector<SampleRe
             insert_value.run();
         }
     }
+    fault_point("sample-write");
     tx.commit();
 }
 
@@ -509,27 +702,129 @@ std::vector<MetricValueRecord> Cache::load_metric_values(const std::string& sess
 }
 
 std::vector<SampleRecord> Cache::load_samples(const std::string& session) {
-    Statement s = m_db.prepare(
-        "SELECT commit_id, round, run, ok, value, failure, wall_seconds, timestamp, "
-        "build_fingerprint, probe_fingerprint, output FROM samples WHERE session_id = ? ORDER BY id");
-    s.bind(1, session);
+    return load_samples_after(session, 0);
+}
+
+std::vector<SampleRecord> Cache::load_samples_after(const std::string& session,
+                                                    std::int64_t after_id) {
+    Statement s = m_db.prepare(fmt::format(
+        "SELECT {} FROM samples WHERE session_id = ? AND id > ? ORDER BY id", k_sample_columns));
+    s.bind(1, session).bind(2, after_id);
     std::vector<SampleRecord> out;
     while (s.step()) {
-        SampleRecord r;
-        r.commit = s.column_text(0);
-        r.round = s.column_int(1);
-        r.run = s.column_int(2);
-        r.ok = s.column_int(3) != 0;
-        r.value = s.column_is_null(4) ? 0 : s.column_double(4);
-        r.failure = s.column_text(5);
-        r.wall_seconds = s.column_double(6);
-        r.timestamp = s.column_double(7);
-        r.build_fingerprint = s.column_text(8);
-        r.probe_fingerprint = s.column_text(9);
-        r.output = s.column_text(10);
-        out.push_back(std::move(r));
+        out.push_back(read_sample(s));
     }
     return out;
+}
+
+void Cache::visit_samples_after(const std::string& session, std::int64_t after_id,
+                                const std::function<void(const SampleView&)>& visit) {
+    Statement s = m_db.prepare(
+        "SELECT id, commit_id, round, run, ok, value, failure FROM samples "
+        "WHERE session_id = ? AND id > ? ORDER BY id");
+    s.bind(1, session).bind(2, after_id);
+    SampleView view;
+    while (s.step()) {
+        view.id = s.column_int(0);
+        view.commit = s.column_view(1);
+        view.round = s.column_int(2);
+        view.run = s.column_int(3);
+        view.ok = s.column_int(4) != 0;
+        view.value = s.column_is_null(5) ? 0 : s.column_double(5);
+        view.failure = s.column_view(6);
+        visit(view);
+    }
+}
+
+SampleTotals Cache::sample_totals(const std::string& session) {
+    Statement s = m_db.prepare(
+        "SELECT coalesce(sum(ok), 0), coalesce(sum(1 - ok), 0), count(DISTINCT run), "
+        "coalesce(sum(ok AND reused_from IS NOT NULL), 0), "
+        "count(DISTINCT CASE WHEN reused_from IS NOT NULL THEN run END), "
+        "coalesce(max(round), 0), coalesce(max(run), 0) FROM samples WHERE session_id = ?");
+    s.bind(1, session);
+    s.step();
+    return SampleTotals{s.column_int(0), s.column_int(1), s.column_int(2), s.column_int(3),
+                        s.column_int(4), s.column_int(5), s.column_int(6)};
+}
+
+ReuseSummary Cache::reuse_samples(const std::string& session, const std::string& build_fingerprint,
+                                  const std::string& probe_fingerprint,
+                                  const std::optional<std::string>& machine) {
+    Transaction tx(m_db);
+    ReuseSummary summary;
+    // The sources, oldest first, with the rounds and runs their samples span.
+    Statement sources = m_db.prepare(
+        "SELECT s.session_id, min(s.round), max(s.round), min(s.run), max(s.run) "
+        "FROM samples s JOIN sessions o ON o.id = s.session_id "
+        "WHERE s.session_id <> ?1 AND s.reused_from IS NULL AND s.build_fingerprint = ?2 "
+        "AND s.probe_fingerprint = ?3 AND (?4 IS NULL OR s.machine = ?4) "
+        "AND s.commit_id IN (SELECT commit_id FROM commits WHERE session_id = ?1) "
+        "GROUP BY s.session_id ORDER BY o.created, o.rowid");
+    sources.bind(1, session).bind(2, build_fingerprint).bind(3, probe_fingerprint);
+    if (machine) {
+        sources.bind(4, *machine);
+    }
+    struct Source {
+        std::string id;
+        std::int64_t round_shift = 0;
+        std::int64_t run_shift = 0;
+    };
+    std::vector<Source> list;
+    std::int64_t next_round = 1;
+    std::int64_t next_run = 1;
+    while (sources.step()) {
+        Source source{sources.column_text(0), 0, 0};
+        source.round_shift = next_round - sources.column_int(1);
+        source.run_shift = next_run - sources.column_int(3);
+        next_round += sources.column_int(2) - sources.column_int(1) + 1;
+        next_run += sources.column_int(4) - sources.column_int(3) + 1;
+        list.push_back(source);
+    }
+    for (const auto& source : list) {
+        const auto copy = [&](const char* sql) {
+            Statement st = m_db.prepare(sql);
+            st.bind(1, session)
+                .bind(2, source.id)
+                .bind(3, build_fingerprint)
+                .bind(4, probe_fingerprint)
+                .bind(6, source.round_shift)
+                .bind(7, source.run_shift);
+            if (machine) {
+                st.bind(5, *machine);
+            }
+            st.run();
+            return static_cast<std::int64_t>(sqlite3_changes(m_db.handle()));
+        };
+        // The runs of the other metrics first, while the source's samples are
+        // only in the source.
+        copy(
+            "INSERT INTO metric_values (session_id, commit_id, run, metric, value) "
+            "SELECT ?1, v.commit_id, v.run + ?7, v.metric, v.value FROM metric_values v "
+            "WHERE v.session_id = ?2 AND EXISTS (SELECT 1 FROM samples s WHERE s.session_id = ?2 "
+            "AND s.run = v.run AND s.reused_from IS NULL AND s.build_fingerprint = ?3 "
+            "AND s.probe_fingerprint = ?4 AND (?5 IS NULL OR s.machine = ?5) "
+            "AND s.commit_id IN (SELECT commit_id FROM commits WHERE session_id = ?1)) "
+            "ORDER BY v.id");
+        summary.samples += copy(
+            "INSERT INTO samples (session_id, commit_id, round, run, ok, value, failure, "
+            "wall_seconds, timestamp, build_fingerprint, probe_fingerprint, output, machine, "
+            "reused_from) "
+            "SELECT ?1, commit_id, round + ?6, run + ?7, ok, value, failure, wall_seconds, "
+            "timestamp, build_fingerprint, probe_fingerprint, output, machine, session_id "
+            "FROM samples WHERE session_id = ?2 AND reused_from IS NULL "
+            "AND build_fingerprint = ?3 AND probe_fingerprint = ?4 AND (?5 IS NULL OR machine = ?5) "
+            "AND commit_id IN (SELECT commit_id FROM commits WHERE session_id = ?1) ORDER BY id");
+        summary.sessions.push_back(source.id);
+    }
+    Statement commits = m_db.prepare(
+        "SELECT count(DISTINCT commit_id) FROM samples WHERE session_id = ? AND reused_from IS NOT "
+        "NULL");
+    commits.bind(1, session);
+    commits.step();
+    summary.commits = commits.column_int(0);
+    tx.commit();
+    return summary;
 }
 
 void Cache::append_event(const std::string& session, const std::string& kind,
@@ -541,6 +836,17 @@ void Cache::append_event(const std::string& session, const std::string& kind,
         .bind(3, kind)
         .bind(4, message)
         .bind(5, data)
+        .run();
+}
+
+void Cache::insert_event(const std::string& session, const EventRecord& event) {
+    m_db.prepare(
+            "INSERT INTO events (session_id, timestamp, kind, message, data) VALUES (?,?,?,?,?)")
+        .bind(1, session)
+        .bind(2, event.timestamp)
+        .bind(3, event.kind)
+        .bind(4, event.message)
+        .bind(5, event.data)
         .run();
 }
 

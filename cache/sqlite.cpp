@@ -161,23 +161,36 @@ std::string Statement::column_text(int index) const {
                        static_cast<std::size_t>(sqlite3_column_bytes(m_stmt.get(), index)));
 }
 
+std::string_view Statement::column_view(int index) const {
+    const auto* text = sqlite3_column_text(m_stmt.get(), index);
+    if (text == nullptr) {
+        return {};
+    }
+    return std::string_view(reinterpret_cast<const char*>(text),
+                            static_cast<std::size_t>(sqlite3_column_bytes(m_stmt.get(), index)));
+}
+
 bool Statement::column_is_null(int index) const {
     return sqlite3_column_type(m_stmt.get(), index) == SQLITE_NULL;
 }
 
-Transaction::Transaction(Database& db) : m_db(db) { m_db.exec("BEGIN IMMEDIATE"); }
+Transaction::Transaction(Database& db)
+    : m_db(db), m_nested(sqlite3_get_autocommit(db.handle()) == 0) {
+    m_db.exec(m_nested ? "SAVEPOINT perfbisect_nested" : "BEGIN IMMEDIATE");
+}
 
 Transaction::~Transaction() {
     if (!m_done) {
         try {
-            m_db.exec("ROLLBACK");
+            m_db.exec(m_nested ? "ROLLBACK TO perfbisect_nested; RELEASE perfbisect_nested"
+                               : "ROLLBACK");
         } catch (...) {  // NOLINT(bugprone-empty-catch): nothing more to do while unwinding
         }
     }
 }
 
 void Transaction::commit() {
-    m_db.exec("COMMIT");
+    m_db.exec(m_nested ? "RELEASE perfbisect_nested" : "COMMIT");
     m_done = true;
 }
 

@@ -68,6 +68,8 @@ public:
     std::int64_t column_int(int index) const;
     double column_double(int index) const;
     std::string column_text(int index) const;
+    // The text without a copy: valid until the next step, reset or column call.
+    std::string_view column_view(int index) const;
     bool column_is_null(int index) const;
 
 private:
@@ -79,6 +81,8 @@ private:
 };
 
 // Commits on commit(), rolls back otherwise (e.g. when an exception unwinds).
+// Nests: inside another transaction it is a savepoint, so a caller can make
+// several calls that each use a Transaction into one atomic change.
 class Transaction {
 public:
     explicit Transaction(Database& db);
@@ -90,6 +94,7 @@ public:
 private:
     Database& m_db;
     bool m_done = false;
+    bool m_nested = false;
 };
 
 }  // namespace perfbisect

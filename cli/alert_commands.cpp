@@ -109,7 +109,7 @@ int command_serve(const ServeOptions& options, std::ostream& /*out*/) {
 
     std::atomic<bool> failed{false};
     std::thread http_thread([&] {
-        if (!http.serve() && !interrupt_requested()) {
+        if (!http.serve() && !stop_requested()) {
             spdlog::error("the HTTP server stopped");
             failed = true;
         }
@@ -138,7 +138,7 @@ int command_serve(const ServeOptions& options, std::ostream& /*out*/) {
             failed = true;
         }
     });
-    while (!http.running() && !failed && !interrupt_requested()) {
+    while (!http.running() && !failed && !stop_requested()) {
         std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
     if (http.running()) {
@@ -151,12 +151,12 @@ int command_serve(const ServeOptions& options, std::ostream& /*out*/) {
                 address.host);
         }
     }
-    while (!interrupt_requested() && !failed) {
+    while (!stop_requested() && !failed) {
         std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
 
     // Stop taking requests, then let the bisect reach its safe point.
-    if (!interrupt_requested()) {
+    if (!stop_requested()) {
         request_interrupt();
     }
     http.stop();

@@ -21,6 +21,7 @@
 #include "stats/summary.hpp"
 #include "util/exit_code.hpp"
 #include "util/interrupt.hpp"
+#include "util/machine.hpp"
 #include "util/text.hpp"
 
 namespace perfbisect {
@@ -45,7 +46,8 @@ void check_format(const std::string& format, std::initializer_list<const char*> 
                   fmt::format("unknown --format '{}' (use {})", format, list));
 }
 
-void run_to_end(Cache& cache, const std::string& session, const Config& config, bool quiet) {
+void run_to_end(Cache& cache, const std::string& session, const Config& config, bool quiet,
+                bool take_over) {
     std::unique_ptr<Reporter> reporter;
     if (quiet) {
         reporter = std::make_unique<QuietReporter>();
@@ -53,7 +55,7 @@ void run_to_end(Cache& cache, const std::string& session, const Config& config, 
         reporter = std::make_unique<TerminalReporter>(stderr, stderr_is_live_terminal());
     }
     try {
-        run_session(cache, session, config, *reporter);
+        run_session(cache, session, config, *reporter, take_over);
     } catch (const Failure& failure) {
         if (failure.kind() == ErrorKind::interrupted) {
             throw Failure(ErrorKind::interrupted,
@@ -92,8 +94,6 @@ BuildRecord build_commit(Cache& cache, Repository& repository, ProcessRunner& ru
     return *build;
 }
 
-namespace {
-
 int exit_code_for(const std::string& status) {
     if (status == "culprit_found") return static_cast<int>(ExitCode::culprit_found);
     if (status == "not_reproduced") return static_cast<int>(ExitCode::not_reproduced);
@@ -101,10 +101,12 @@ int exit_code_for(const std::string& status) {
     return static_cast<int>(ExitCode::inconclusive);
 }
 
+namespace {
+
 // Runs (or continues) a session to its end and prints its report.
 int drive(Cache& cache, const std::string& session, const Config& config,
-          const std::string& format, bool quiet, std::ostream& out) {
-    run_to_end(cache, session, config, quiet);
+          const std::string& format, bool quiet, std::ostream& out, bool take_over = false) {
+    run_to_end(cache, session, config, quiet, take_over);
     const SessionReport report = build_report(cache, session);
     out << value_or_throw(render(report, format));
     return exit_code_for(report.status);
@@ -115,27 +117,17 @@ int drive(Cache& cache, const std::string& session, const Config& config,
 int command_run(const RunOptions& options, std::ostream& out) {
     check_format(options.format, {"text", "json", "md"});
     Config config = value_or_throw(load_config(options.config));
+    // The revisions are checked before the database is opened: a typo leaves no file behind.
     auto repository = value_or_throw(open_git_repository(config.repo.path));
-    const CommitRange range = value_or_throw(
-        repository->range(options.good, options.bad, config.repo.first_parent));
+    value_or_throw(repository->range(options.good, options.bad, config.repo.first_parent));
 
     Cache cache = Cache::open(database_path(options.db));
-    SessionRecord record;
-    record.good = options.good;
-    record.bad = options.bad;
-    record.config_path = config.file.string();
-    record.config_text = config.text;
-    record.metric = config.probe.metric;
-    record.direction = to_string(config.probe.direction);
-    const SessionRecord session = cache.create_session(record, range);
-    const std::string started =
-        fmt::format("session {}: {} commits from {} ({}) to {} ({}), database {}", session.id,
-                    range.size(), options.good, range.good().short_id(), options.bad,
-                    range.bad().short_id(), cache.path().string());
-    cache.append_event(session.id, "session", started);
-    if (!options.quiet) {
-        fmt::print(stderr, "perfbisect: {}\n", started);
-    }
+    const SessionRecord session =
+        start_session(cache, config, options.good, options.bad, {}, [&](const std::string& line) {
+            if (!options.quiet) {
+                fmt::print(stderr, "perfbisect: {}\n", line);
+            }
+        });
     return drive(cache, session.id, config, options.format, options.quiet, out);
 }
 
@@ -149,35 +141,17 @@ int command_resume(const ResumeOptions& options, std::ostream& out) {
         return exit_code_for(report.status);
     }
     const Config config = session_config(session);
+    cache.store_machine(this_machine());
+    if (!session.machine.empty() && session.machine != this_machine().fingerprint()) {
+        spdlog::warn("session {} started on another machine ({}); this one ({}) adds its samples "
+                     "to that machine's",
+                     session.id, session.machine, this_machine().describe());
+    }
     cache.append_event(session.id, "session", "resumed");
     if (!options.quiet) {
         fmt::print(stderr, "perfbisect: resuming session {}\n", session.id);
     }
-    return drive(cache, session.id, config, options.format, options.quiet, out);
-}
-
-int command_sessions(const SessionsOptions& options, std::ostream& out) {
-    check_format(options.format, {"text", "json"});
-    Cache cache = Cache::open(database_path(options.db));
-    const auto sessions = cache.list_sessions();
-    if (options.format == "json") {
-        out << render_sessions_json(sessions);
-        return 0;
-    }
-    if (sessions.empty()) {
-        out << "no sessions in " << cache.path().string() << "\n";
-        return 0;
-    }
-    out << fmt::format("{:<10} {:<15} {:<20} {:<20} {}\n", "id", "status", "good", "bad",
-                       "updated");
-    for (const auto& s : sessions) {
-        out << fmt::format("{:<10} {:<15} {:<20} {:<20} {}\n", s.id, s.status, s.good, s.bad,
-                           format_utc(s.updated));
-        if (!s.stop_reason.empty()) {
-            out << "           " << s.stop_reason << "\n";
-        }
-    }
-    return 0;
+    return drive(cache, session.id, config, options.format, options.quiet, out, options.take_over);
 }
 
 int command_report(const ReportOptions& options, std::ostream& out) {

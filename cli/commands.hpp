@@ -5,6 +5,7 @@
 // thrown as Failure and mapped to exit codes by perfbisect_main().
 
 #include <filesystem>
+#include <initializer_list>
 #include <iosfwd>
 #include <string>
 
@@ -24,6 +25,7 @@ struct ResumeOptions {
     std::filesystem::path db;
     std::string format = "text";
     bool quiet = false;
+    bool take_over = false;  // take the lease of a holder on another host that cannot be checked
 };
 
 struct SessionsOptions {
@@ -65,6 +67,50 @@ struct GateOptions {
     bool quiet = false;
 };
 
+// `status [SESSION]`: without a session, every running one (or else the latest).
+struct StatusOptions {
+    std::string session;
+    std::filesystem::path db;
+    std::string format = "text";
+};
+
+struct AbortOptions {
+    std::string session;
+    std::filesystem::path db;
+};
+
+// `log SESSION`: the event log.
+struct LogOptions {
+    std::string session;
+    std::filesystem::path db;
+    std::string format = "text";
+};
+
+struct CacheStatsOptions {
+    std::filesystem::path db;
+    std::string format = "text";
+};
+
+struct CacheGcOptions {
+    std::filesystem::path db;
+    std::string older_than = "720h";  // 30 days
+    std::string max_artifacts_size;  // empty: no size limit
+    bool sessions = false;
+    bool dry_run = false;
+};
+
+struct CacheExportOptions {
+    std::string session;
+    std::filesystem::path db;
+    std::filesystem::path output;
+};
+
+struct CacheImportOptions {
+    std::filesystem::path file;
+    std::filesystem::path db;
+    std::filesystem::path config;  // empty: the config stored in the export
+};
+
 int command_run(const RunOptions& options, std::ostream& out);
 int command_resume(const ResumeOptions& options, std::ostream& out);
 int command_sessions(const SessionsOptions& options, std::ostream& out);
@@ -75,5 +121,14 @@ int command_measure(const MeasureOptions& options, std::ostream& out);
 int command_compare(const CompareOptions& options, std::ostream& out);
 // Exit 0: every [gate] check passed; 5: one failed; 4: one could not be decided.
 int command_gate(const GateOptions& options, std::ostream& out);
+
+// Sessions and cache (cli/session_commands.cpp).
+int command_status(const StatusOptions& options, std::ostream& out);
+int command_abort(const AbortOptions& options, std::ostream& out);
+int command_log(const LogOptions& options, std::ostream& out);
+int command_cache_stats(const CacheStatsOptions& options, std::ostream& out);
+int command_cache_gc(const CacheGcOptions& options, std::ostream& out);
+int command_cache_export(const CacheExportOptions& options, std::ostream& out);
+int command_cache_import(const CacheImportOptions& options, std::ostream& out);
 
 }  // namespace perfbisect

@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 
 #include "cli/commands.hpp"
+#include "bisect/session_runner.hpp"
 #include "cli/session_support.hpp"
 #include "config/server_config.hpp"
 #include "probes/prober.hpp"
@@ -40,7 +41,7 @@ std::string compare_session(Cache& cache, const Config& config, const std::strin
     record.config_text = config_text;
     record.metric = config.probe.metric;
     record.direction = to_string(config.probe.direction);
-    const SessionRecord session = cache.create_session(record, CommitRange{{base, head}});
+    const SessionRecord session = create_session_here(cache, record, CommitRange{{base, head}});
     const std::string started =
         fmt::format("session {}: {} {} ({}) against {} ({}), min effect {:+.1f}%, database {}",
                     session.id, command, head_revision, head.short_id(), base_revision,
@@ -48,6 +49,11 @@ std::string compare_session(Cache& cache, const Config& config, const std::strin
     cache.append_event(session.id, "session", started);
     if (!quiet) {
         fmt::print(stderr, "perfbisect: {}\n", started);
+    }
+    // A pull-request bot compares the same base again and again: its samples are reused.
+    if (const std::string reused = reuse_earlier_samples(cache, config, session);
+        !reused.empty() && !quiet) {
+        fmt::print(stderr, "perfbisect: {}\n", reused);
     }
     run_to_end(cache, session.id, config, quiet);
     return session.id;

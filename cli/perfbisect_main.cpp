@@ -11,6 +11,7 @@
 
 #include "cli/alert_commands.hpp"
 #include "cli/commands.hpp"
+#include "util/allocator.hpp"
 #include "util/error.hpp"
 #include "util/exit_code.hpp"
 
@@ -18,7 +19,11 @@ namespace perfbisect {
 namespace {
 
 void setup_logging(bool verbose) {
-    auto logger = spdlog::stderr_logger_mt("perfbisect");
+    // Called once per perfbisect_main(); tests call that more than once.
+    auto logger = spdlog::get("perfbisect");
+    if (!logger) {
+        logger = spdlog::stderr_logger_mt("perfbisect");
+    }
     logger->set_pattern("perfbisect: %l: %v");
     logger->set_level(verbose ? spdlog::level::debug : spdlog::level::warn);
     spdlog::set_default_logger(logger);
@@ -33,6 +38,7 @@ int print_error(const std::string& message, ExitCode code) {
 }  // namespace
 
 int perfbisect_main(int argc, char** argv) {
+    keep_freed_memory();
     CLI::App app{"perfbisect: find the commit that made a program slower", "perfbisect"};
     app.require_subcommand(1);
     app.set_version_flag("--version", PERFBISECT_VERSION);
@@ -54,11 +60,59 @@ int perfbisect_main(int argc, char** argv) {
     resume_cmd->add_option("--db", resume.db, "the SQLite cache");
     resume_cmd->add_option("--format", resume.format, "text, json or md")->capture_default_str();
     resume_cmd->add_flag("-q,--quiet", resume.quiet, "no progress lines");
+    resume_cmd->add_flag("--take-over", resume.take_over,
+                         "take the session from a process on another host that is gone");
 
     SessionsOptions sessions;
     auto* sessions_cmd = app.add_subcommand("sessions", "list sessions");
     sessions_cmd->add_option("--db", sessions.db, "the SQLite cache");
     sessions_cmd->add_option("--format", sessions.format, "text or json")->capture_default_str();
+
+    StatusOptions status;
+    auto* status_cmd =
+        app.add_subcommand("status", "what a session is doing: step, commits left, samples");
+    status_cmd->add_option("session", status.session, "the session id (default: every running one)");
+    status_cmd->add_option("--db", status.db, "the SQLite cache");
+    status_cmd->add_option("--format", status.format, "text or json")->capture_default_str();
+
+    AbortOptions abort;
+    auto* abort_cmd = app.add_subcommand("abort", "stop a running session for good (its samples stay)");
+    abort_cmd->add_option("session", abort.session, "the session id")->required();
+    abort_cmd->add_option("--db", abort.db, "the SQLite cache");
+
+    LogOptions log;
+    auto* log_cmd = app.add_subcommand("log", "a session's event log: every decision, and why each step");
+    log_cmd->add_option("session", log.session, "the session id")->required();
+    log_cmd->add_option("--db", log.db, "the SQLite cache");
+    log_cmd->add_option("--format", log.format, "text or json")->capture_default_str();
+
+    auto* cache_cmd = app.add_subcommand("cache", "look after the cache: stats, gc, export, import");
+    cache_cmd->require_subcommand(1);
+    CacheStatsOptions cache_stats;
+    auto* stats_cmd = cache_cmd->add_subcommand("stats", "what the database and work directory hold");
+    stats_cmd->add_option("--db", cache_stats.db, "the SQLite cache");
+    stats_cmd->add_option("--format", cache_stats.format, "text or json")->capture_default_str();
+    CacheGcOptions cache_gc;
+    auto* gc_cmd = cache_cmd->add_subcommand("gc", "drop artifacts, worktrees and sessions no running session needs");
+    gc_cmd->add_option("--db", cache_gc.db, "the SQLite cache");
+    gc_cmd->add_option("--older-than", cache_gc.older_than,
+                       "drop artifacts unused (and, with --sessions, sessions finished) this long ago")
+        ->capture_default_str();
+    gc_cmd->add_option("--max-artifacts-size", cache_gc.max_artifacts_size,
+                       "then drop the least recently used artifacts beyond this size, e.g. 10G");
+    gc_cmd->add_flag("--sessions", cache_gc.sessions, "also delete finished sessions and their samples");
+    gc_cmd->add_flag("-n,--dry-run", cache_gc.dry_run, "only say what would be dropped");
+    CacheExportOptions cache_export;
+    auto* export_cmd = cache_cmd->add_subcommand("export", "write a session's evidence to a JSON file");
+    export_cmd->add_option("session", cache_export.session, "the session id")->required();
+    export_cmd->add_option("-o,--output", cache_export.output, "the JSON file to write")->required();
+    export_cmd->add_option("--db", cache_export.db, "the SQLite cache");
+    CacheImportOptions cache_import;
+    auto* import_cmd = cache_cmd->add_subcommand("import", "add a session exported elsewhere");
+    import_cmd->add_option("file", cache_import.file, "the file `cache export` wrote")->required();
+    import_cmd->add_option("--db", cache_import.db, "the SQLite cache");
+    import_cmd->add_option("--config", cache_import.config,
+                           "continue it with this config (same [build] and [probe], paths of this machine)");
 
     ReportOptions report;
     auto* report_cmd = app.add_subcommand("report", "render a session's result");
@@ -66,7 +120,8 @@ int perfbisect_main(int argc, char** argv) {
     report_cmd->add_option("--db", report.db, "the SQLite cache");
     report_cmd->add_option("--format", report.format, "text, md, json or html")->capture_default_str();
     report_cmd->add_option("-o,--output", report.output, "write to this file instead of stdout");
-    report_cmd->add_flag("--verbose-events", report.verbose, "text: include the event log");
+    report_cmd->add_flag("--verbose-events", report.verbose,
+                         "text: include the event log (as does -v/--verbose)");
 
     MeasureOptions measure;
     auto* measure_cmd = app.add_subcommand("measure", "build one commit and print its samples: checks a config");
@@ -122,6 +177,9 @@ int perfbisect_main(int argc, char** argv) {
     for (auto* sub : app.get_subcommands({})) {
         sub->add_flag("-v,--verbose", verbose, "debug logs on stderr");
     }
+    for (auto* sub : cache_cmd->get_subcommands({})) {
+        sub->add_flag("-v,--verbose", verbose, "debug logs on stderr");
+    }
 
     try {
         app.parse(argc, argv);
@@ -133,13 +191,16 @@ int perfbisect_main(int argc, char** argv) {
         return app.exit(e);
     } catch (const CLI::ParseError& e) {
         std::string command = "perfbisect";
-        for (auto* sub : app.get_subcommands()) {
-            command += " " + sub->get_name();
+        for (const CLI::App* level = &app; !level->get_subcommands().empty();) {
+            level = level->get_subcommands().front();
+            command += " " + level->get_name();
         }
         return print_error(fmt::format("{} (see `{} --help`)", e.what(), command),
                            ExitCode::usage_error);
     }
     setup_logging(verbose);
+    // `report --format text --verbose` shows the event log.
+    report.verbose = report.verbose || verbose;
 
     try {
         if (run_cmd->parsed()) return command_run(run, std::cout);
@@ -150,6 +211,13 @@ int perfbisect_main(int argc, char** argv) {
         if (compare_cmd->parsed()) return command_compare(compare, std::cout);
         if (gate_cmd->parsed()) return command_gate(gate, std::cout);
 
+        if (status_cmd->parsed()) return command_status(status, std::cout);
+        if (abort_cmd->parsed()) return command_abort(abort, std::cout);
+        if (log_cmd->parsed()) return command_log(log, std::cout);
+        if (stats_cmd->parsed()) return command_cache_stats(cache_stats, std::cout);
+        if (gc_cmd->parsed()) return command_cache_gc(cache_gc, std::cout);
+        if (export_cmd->parsed()) return command_cache_export(cache_export, std::cout);
+        if (import_cmd->parsed()) return command_cache_import(cache_import, std::cout);
         if (serve_cmd->parsed()) return command_serve(serve, std::cout);
         if (alert_cmd->parsed()) return command_alert(alert, std::cin, std::cout);
         return print_error("no command given (see `perfbisect --help`)", ExitCode::usage_error);

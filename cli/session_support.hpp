@@ -27,7 +27,12 @@ void check_format(const std::string& format, std::initializer_list<const char*> 
 // Runs (or continues) session to its end (bisect/session_runner.hpp), with
 // progress on stderr unless quiet. Interrupted: Failure (interrupted) saying
 // how to resume; good or bad that cannot be built or probed: Failure (runtime).
-void run_to_end(Cache& cache, const std::string& session, const Config& config, bool quiet);
+// take_over: take a session held by a process on another host (resume --take-over).
+void run_to_end(Cache& cache, const std::string& session, const Config& config, bool quiet,
+                bool take_over = false);
+
+// The exit code of a session that ended with status (README, "Exit codes").
+int exit_code_for(const std::string& status);
 
 // The build of commit with config's build settings: from the cache, or built
 // now in a worktree of its own (work/worktrees/measure-<fingerprint>). A

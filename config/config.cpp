@@ -75,6 +75,14 @@ const char* to_string(BuildStrategy strategy) {
     }
 }
 
+const char* to_string(ReuseScope scope) {
+    switch (scope) {
+        case ReuseScope::any_machine: return "any-machine";
+        case ReuseScope::none: return "none";
+        default: return "same-machine";
+    }
+}
+
 Result<std::uint64_t> parse_size(const std::string& text) {
     const std::string input = trim(text);
     char* end = nullptr;
@@ -891,7 +899,22 @@ Result<Config> parse_config(const std::string& text, const std::filesystem::path
             }
         }
         if (const auto* cache = section(r, root, "cache")) {
-            r.check_keys(*cache, "cache", {"max_artifacts_size"});
+            r.check_keys(*cache, "cache", {"max_artifacts_size", "reuse"});
+            if (const auto* v = r.find(*cache, "reuse")) {
+                const std::string reuse = r.string_value(*v, "cache.reuse");
+                if (reuse == "same-machine") {
+                    config.cache.reuse = ReuseScope::same_machine;
+                } else if (reuse == "any-machine") {
+                    config.cache.reuse = ReuseScope::any_machine;
+                } else if (reuse == "none") {
+                    config.cache.reuse = ReuseScope::none;
+                } else {
+                    r.fail("cache.reuse",
+                           fmt::format("'{}' is not a reuse scope (use \"same-machine\", "
+                                       "\"any-machine\" or \"none\")",
+                                       reuse));
+                }
+            }
             if (const auto* v = r.find(*cache, "max_artifacts_size")) {
                 auto size = v->is_integer() ? Result<std::uint64_t>(static_cast<std::uint64_t>(
                                                   std::max<std::int64_t>(0, v->as_integer())))

@@ -61,9 +61,15 @@ struct BuildConfig {
     bool ccache = true;                  // point ccache (when installed) at the worktree
 };
 
-// The artifact store ([cache]).
+// Which samples of earlier sessions a new session takes over ([cache] reuse):
+// those with the same build and probe fingerprints measured on this machine
+// (same CPU model, cores, kernel, hostname, governor), on any machine, or none.
+enum class ReuseScope { same_machine, any_machine, none };
+
+// The artifact store and reuse ([cache]).
 struct CacheConfig {
     std::uint64_t max_artifacts_size = 0;  // bytes; 0 = unlimited
+    ReuseScope reuse = ReuseScope::same_machine;
 };
 
 struct ProbeConfig {
@@ -183,6 +189,7 @@ Result<double> parse_quantity(const std::string& text, const std::string& unit);
 const char* to_string(Direction direction);
 const char* to_string(BuildStrategy strategy);
 const char* to_string(ProfileTool tool);
+const char* to_string(ReuseScope scope);
 
 // The metrics a run records: the decision metric first, then those of
 // `metrics` that differ from it, in order.

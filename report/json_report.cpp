@@ -56,6 +56,16 @@ nlohmann::json profile_json(const ProfileRecord& p) {
             {"appeared", appeared}};
 }
 
+nlohmann::json cost_json(const Cost& cost) {
+    return {{"builds", cost.builds},
+            {"build_seconds", cost.build_seconds},
+            {"probe_runs", cost.probe_runs},
+            {"samples", cost.samples},
+            {"samples_reused", cost.samples_reused},
+            {"probe_runs_reused", cost.probe_runs_reused},
+            {"wall_seconds", cost.wall_seconds}};
+}
+
 }  // namespace
 
 std::string profile_record_json(const ProfileRecord& record) {
@@ -151,14 +161,7 @@ std::string render_json(const SessionReport& r) {
         {"culprits", culprits},
         {"candidates", candidates},
         {"tested", tested},
-        {"cost",
-         {
-             {"builds", r.cost.builds},
-             {"build_seconds", r.cost.build_seconds},
-             {"probe_runs", r.cost.probe_runs},
-             {"samples", r.cost.samples},
-             {"wall_seconds", r.cost.wall_seconds},
-         }},
+        {"cost", cost_json(r.cost)},
         {"created", format_utc(r.session.created)},
         {"updated", format_utc(r.session.updated)},
         {"commands", {{"rerun", r.rerun_command}, {"narrow", r.narrow_command}}},
@@ -167,14 +170,6 @@ std::string render_json(const SessionReport& r) {
 }
 
 namespace {
-
-nlohmann::json cost_json(const Cost& cost) {
-    return {{"builds", cost.builds},
-            {"build_seconds", cost.build_seconds},
-            {"probe_runs", cost.probe_runs},
-            {"samples", cost.samples},
-            {"wall_seconds", cost.wall_seconds}};
-}
 
 nlohmann::json comparison_json(const Comparison& c) {
     using nlohmann::json;
@@ -250,20 +245,6 @@ std::string render_gate_json(const GateResult& g) {
                 {"seconds", g.seconds},
                 {"checks", checks},
                 {"comparison", g.comparison ? comparison_json(*g.comparison) : json(nullptr)}};
-    return out.dump(2) + "\n";
-}
-
-std::string render_sessions_json(const std::vector<SessionRecord>& sessions) {
-    nlohmann::json out = nlohmann::json::array();
-    for (const auto& s : sessions) {
-        out.push_back({{"id", s.id},
-                       {"status", s.status},
-                       {"good", s.good},
-                       {"bad", s.bad},
-                       {"created", format_utc(s.created)},
-                       {"updated", format_utc(s.updated)},
-                       {"summary", s.stop_reason}});
-    }
     return out.dump(2) + "\n";
 }
 

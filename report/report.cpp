@@ -34,8 +34,9 @@ SessionReport build_report(Cache& cache, const std::string& session_id) {
     report.direction = to_string(config.probe.direction);
     report.min_effect = config.decide.min_effect;
 
+    // A report needs no artifacts: builds count even when gc has removed theirs.
     const Observations obs =
-        load_observations(cache, session_id, range, config.build_fingerprint());
+        load_observations(cache, session_id, range, config.build_fingerprint(), false);
     const Plan plan = plan_next(
         PlannerSettings{config.decide, config.budget, config.probe.direction}, obs,
         session.wall_seconds);
@@ -125,16 +126,11 @@ SessionReport build_report(Cache& cache, const std::string& session_id) {
         ++report.cost.builds;
         report.cost.build_seconds += build.seconds;
     }
-    std::int64_t last_run = -1;
-    for (const auto& sample : cache.load_samples(session_id)) {
-        if (sample.run != last_run) {
-            ++report.cost.probe_runs;
-            last_run = sample.run;
-        }
-        if (sample.ok) {
-            ++report.cost.samples;
-        }
-    }
+    const SampleTotals totals = cache.sample_totals(session_id);
+    report.cost.probe_runs = static_cast<int>(totals.runs - totals.reused_runs);
+    report.cost.probe_runs_reused = static_cast<int>(totals.reused_runs);
+    report.cost.samples = static_cast<int>(totals.values);
+    report.cost.samples_reused = static_cast<int>(totals.reused_values);
     report.cost.wall_seconds = session.wall_seconds;
     report.events = cache.load_events(session_id);
     for (const auto& event : report.events) {
@@ -233,6 +229,7 @@ std::string status_title(const std::string& status) {
     if (status == "ambiguous") return "ambiguous (skipped commits hide the culprit)";
     if (status == "gradual") return "gradual regression";
     if (status == "budget_exhausted") return "stopped by a budget";
+    if (status == "aborted") return "aborted (`perfbisect abort`); the samples are kept";
     return "running (interrupted or in progress; `perfbisect resume` continues it)";
 }
 
@@ -413,6 +410,10 @@ std::string render_text(const SessionReport& r, bool verbose) {
     out += fmt::format("\nCost: {} build(s) ({}), {} probe runs, {} samples, {} in all\n",
                        r.cost.builds, format_seconds(r.cost.build_seconds), r.cost.probe_runs,
                        r.cost.samples, format_seconds(r.cost.wall_seconds));
+    if (r.cost.samples_reused > 0) {
+        out += fmt::format("  {} of the samples ({} probe runs) reused from earlier sessions\n",
+                           r.cost.samples_reused, r.cost.probe_runs_reused);
+    }
     out += fmt::format("\nRe-run: {}\n", r.rerun_command);
     if (!r.narrow_command.empty()) {
         out += fmt::format("Narrow: {}\n", r.narrow_command);

@@ -44,8 +44,10 @@ struct CulpritReport {
 struct Cost {
     int builds = 0;              // builds run by this session (reused ones excluded)
     double build_seconds = 0;
-    int probe_runs = 0;
-    int samples = 0;             // successful values
+    int probe_runs = 0;          // run by this session (reused ones excluded)
+    int samples = 0;             // successful values, reused ones included
+    int samples_reused = 0;      // of samples: copied from earlier sessions ([cache] reuse)
+    int probe_runs_reused = 0;   // the probe runs those came from
     double wall_seconds = 0;     // time spent running the session
 };
 
@@ -99,9 +101,4 @@ std::string profile_markdown(const ProfileRecord& profile, const std::string& ti
 // "json", "md", "text", "html" -> the rendering; unknown: usage error.
 Result<std::string> render(const SessionReport& report, const std::string& format);
 
-}  // namespace perfbisect
-
-namespace perfbisect {
-// `perfbisect sessions --format json`: [{id, status, good, bad, created, updated, summary}].
-std::string render_sessions_json(const std::vector<SessionRecord>& sessions);
 }  // namespace perfbisect

@@ -20,6 +20,10 @@ double median(std::span<const double> values);
 // h = (n - 1) q, it is x[floor h] + (h - floor h) (x[floor h + 1] - x[floor h]).
 // NaN when q is outside [0, 1] or NaN.
 double quantile(std::span<const double> values, double q);
+// The same without copying: reorders `values` (which it may use as scratch).
+// For large temporary samples, where the copy would cost more than the selection.
+double quantile_in_place(std::span<double> values, double q);
+double median_in_place(std::span<double> values);
 
 // Interquartile range: quantile(0.75) - quantile(0.25), both of definition 7.
 double iqr(std::span<const double> values);

@@ -1,12 +1,14 @@
 #include <catch2/catch.hpp>
-#include <set>
 
+#include <functional>
 #include <map>
 #include <random>
+#include <set>
 
 #include "bisect/session_driver.hpp"
 #include "tests/support/temp_dir.hpp"
 #include "util/interrupt.hpp"
+#include "util/machine.hpp"
 
 using namespace perfbisect;
 using perfbisect::testing::TempDir;
@@ -46,7 +48,7 @@ public:
     ProbeRun run(const ProbeTarget& target) override {
         ++runs;
         if (interrupt_after > 0 && runs == interrupt_after) {
-            request_interrupt();
+            on_interrupt();
             return ProbeRun{false, true, {}, "interrupted", 0, "", {}};
         }
         const std::string& id = target.commit->id;
@@ -56,6 +58,7 @@ public:
     }
     int runs = 0;
     int interrupt_after = 0;
+    std::function<void()> on_interrupt = [] { request_interrupt(); };
 
 private:
     std::map<std::string, double> m_levels;
@@ -243,4 +246,218 @@ TEST_CASE("the driver reports where the session stands while it runs, then finis
     CHECK(samples == static_cast<int>(cache.load_samples(id).size()));
     CHECK(reporter.finished >= 1);
     CHECK(reporter.lines.back().starts_with("culprit"));
+}
+
+TEST_CASE("the event log holds every decision with its comparison, and every step with why",
+          "[driver][events]") {
+    Fixture f;
+    Cache cache = Cache::open(f.dir / "db.sqlite");
+    const std::string id = f.start(cache);
+    FakeBuilder builder(f.dir / "art");
+    FakeProber prober(f.levels);
+    QuietReporter quiet;
+    SessionDriver driver(cache, builder, prober, quiet, f.config);
+    driver.set_machine("test-machine");
+    const Outcome outcome = driver.run(id);
+    REQUIRE(outcome.status == SessionStatus::culprit_found);
+
+    int decisions = 0;
+    int steps = 0;
+    int builds = 0;
+    std::set<std::pair<std::string, std::string>> decided;  // (position, verdict)
+    for (const auto& e : cache.load_events(id)) {
+        if (e.kind == "decision") {
+            ++decisions;
+            CHECK(e.data.find("\"compared\":[{\"with\":") != std::string::npos);
+            CHECK(e.data.find("\"p_value\":") != std::string::npos);
+            CHECK(e.message.find("vs good p = ") != std::string::npos);
+            const auto at = e.data.find("\"position\":");
+            const auto verdict = e.data.find("\"verdict\":");
+            // No decision is logged twice with the same verdict.
+            CHECK(decided
+                      .emplace(e.data.substr(at, e.data.find(',', at) - at),
+                               e.data.substr(verdict, e.data.find(',', verdict) - verdict))
+                      .second);
+        } else if (e.kind == "step") {
+            ++steps;
+            CHECK(e.data.find("\"why\":\"\"") == std::string::npos);  // every step says why
+            CHECK(e.message.find(": ") != std::string::npos);
+            builds += e.data.find("\"action\":\"build\"") != std::string::npos;
+        }
+    }
+    CHECK(decisions >= 3);
+    CHECK(builds == builder.builds);
+    CHECK(steps > builds);
+    const auto done = cache.load_events(id).back();
+    CHECK(done.kind == "done");
+    const std::string culprit = f.range.commits[15].id;
+    CHECK(done.data.find(culprit) != std::string::npos);
+    const auto session = cache.session(id);
+    CHECK(session.culprits == culprit);
+    CHECK(session.progress.empty());  // nothing in progress once done
+    for (const auto& s : cache.load_samples(id)) {
+        CHECK(s.machine == "test-machine");
+    }
+}
+
+TEST_CASE("the observation cache reads only new samples and agrees with a full load",
+          "[driver]") {
+    Fixture f;
+    Cache cache = Cache::open(f.dir / "db.sqlite");
+    const std::string id = f.start(cache);
+    ObservationCache observations(f.range, f.config.build_fingerprint());
+    SampleRecord s;
+    s.commit = f.range.commits[0].id;
+    s.round = 1;
+    s.run = 1;
+    s.value = 100;
+    cache.store_samples(id, {s});
+    CHECK(observations.update(cache, id)[0].values.size() == 1);
+    s.run = 2;
+    s.round = 2;
+    s.value = 101;
+    SampleRecord failed = s;
+    failed.commit = f.range.commits[3].id;
+    failed.ok = false;
+    failed.failure = "exit code 1";
+    cache.store_samples(id, {s, failed});
+    const auto& updated = observations.update(cache, id);
+    CHECK(updated[0].values == std::vector<double>{100, 101});
+    CHECK(updated[3].failed_runs == 1);
+    CHECK(observations.max_round() == 2);
+    CHECK(observations.max_run() == 2);
+    const Observations full = load_observations(cache, id, f.range, f.config.build_fingerprint());
+    CHECK(full[0].values == updated[0].values);
+    CHECK(full[0].rounds == updated[0].rounds);
+    CHECK(full[3].last_probe_failure == "exit code 1");
+}
+
+TEST_CASE("a second session over the same range reuses every sample and builds nothing",
+          "[driver][reuse]") {
+    Fixture f;
+    Cache cache = Cache::open(f.dir / "db.sqlite");
+    FakeBuilder builder(f.dir / "art");
+    QuietReporter quiet;
+    const std::string first = f.start(cache);
+    FakeProber prober(f.levels);
+    SessionDriver(cache, builder, prober, quiet, f.config).run(first);
+    const int builds = builder.builds;
+    const int runs = prober.runs;
+
+    const std::string second = f.start(cache);
+    const auto reused = cache.reuse_samples(second, f.config.build_fingerprint(),
+                                            f.config.probe_fingerprint(),
+                                            this_machine().fingerprint());
+    CHECK(reused.samples == runs);
+    FakeProber idle(f.levels);
+    const Outcome outcome = SessionDriver(cache, builder, idle, quiet, f.config).run(second);
+    REQUIRE(outcome.status == SessionStatus::culprit_found);
+    CHECK(outcome.culprits.at(0).position == 15);
+    CHECK(builder.builds == builds);  // nothing built
+    CHECK(idle.runs == 0);            // nothing measured
+    CHECK(cache.sample_totals(second).reused_values == runs);
+}
+
+TEST_CASE("a session aborted from outside stops before its next step", "[driver]") {
+    Fixture f;
+    Cache cache = Cache::open(f.dir / "db.sqlite");
+    const std::string id = f.start(cache);
+    FakeBuilder builder(f.dir / "art");
+    // The prober aborts the session through a second connection, as
+    // `perfbisect abort` in another process does.
+    class AbortingProber final : public Prober {
+    public:
+        AbortingProber(FakeProber& inner, std::filesystem::path db, std::string id)
+            : m_inner(inner), m_db(std::move(db)), m_id(std::move(id)) {}
+        ProbeRun run(const ProbeTarget& target) override {
+            if (++runs == 10) {
+                Cache other = Cache::open(m_db);
+                other.abort_session(m_id, "by a test");
+            }
+            return m_inner.run(target);
+        }
+        int runs = 0;
+
+    private:
+        FakeProber& m_inner;
+        std::filesystem::path m_db;
+        std::string m_id;
+    };
+    FakeProber inner(f.levels);
+    AbortingProber prober(inner, f.dir / "db.sqlite", id);
+    QuietReporter quiet;
+    try {
+        SessionDriver(cache, builder, prober, quiet, f.config).run(id);
+        FAIL("the abort was ignored");
+    } catch (const Failure& failure) {
+        CHECK(failure.kind() == ErrorKind::runtime);
+        CHECK(std::string(failure.what()).find("aborted") != std::string::npos);
+    }
+    CHECK(cache.session_status(id) == "aborted");
+    // The action in flight (one measure action) finished; nothing after it.
+    CHECK(prober.runs < 30);
+    CHECK(static_cast<int>(cache.load_samples(id).size()) == prober.runs);
+}
+
+TEST_CASE("a session left by the foundation's schema 1 migrates and resumes to its culprit",
+          "[driver][migration]") {
+    TempDir dir;
+    const auto db = dir / "v1.db";
+    std::filesystem::copy_file(PERFBISECT_SOURCE_DIR "/tests/data/cache/schema-v1.db", db);
+    Cache cache = Cache::open(db);
+    const SessionRecord session = cache.session("f1c7e001");
+    const Config config = session_config(session);
+    const auto before = cache.load_samples(session.id);
+    REQUIRE(before.size() == 16);
+
+    Fixture f;  // the fixture's commits: 24, slower from position 15
+    std::map<std::string, int> taken;
+    for (const auto& sample : before) {
+        ++taken[sample.commit];
+    }
+    FakeBuilder builder(dir / "art");
+    FakeProber prober(f.levels, taken);
+    QuietReporter quiet;
+    const Outcome outcome = SessionDriver(cache, builder, prober, quiet, config).run(session.id);
+    REQUIRE(outcome.status == SessionStatus::culprit_found);
+    CHECK(outcome.culprits.at(0).position == 15);
+    CHECK(cache.session_status(session.id) == "culprit_found");
+    // The fixture's samples are still there, first and unchanged, and were used:
+    // the ends were not measured again from scratch.
+    const auto after = cache.load_samples(session.id);
+    REQUIRE(after.size() == before.size() + static_cast<std::size_t>(prober.runs));
+    for (std::size_t i = 0; i < before.size(); ++i) {
+        CHECK(after[i].value == before[i].value);
+        CHECK(after[i].round == before[i].round);
+    }
+    CHECK(after[before.size()].round > 8);  // new rounds continue after the stored ones
+}
+
+TEST_CASE("an aborted session stops with a runtime error and leaves no stop pending", "[driver]") {
+    // What `perfbisect abort` does to the process running the session: marks
+    // it aborted, then SIGUSR1 cuts the probe run in flight.
+    Fixture f;
+    Cache cache = Cache::open(f.dir / "db.sqlite");
+    const std::string id = f.start(cache);
+    FakeBuilder builder(f.dir / "art");
+    FakeProber prober(f.levels);
+    prober.interrupt_after = 12;
+    prober.on_interrupt = [&] {
+        REQUIRE(cache.abort_session(id, "aborted by a test"));
+        request_abort();
+    };
+    QuietReporter quiet;
+    SessionDriver driver(cache, builder, prober, quiet, f.config);
+    try {
+        driver.run(id);
+        FAIL("the abort was ignored");
+    } catch (const Failure& failure) {
+        CHECK(failure.kind() == ErrorKind::runtime);
+        CHECK_THAT(failure.what(), Catch::Contains("was aborted"));
+    }
+    // A server's worker takes the next alert: nothing asks it to stop.
+    CHECK_FALSE(interrupt_requested());
+    CHECK_FALSE(stop_requested());
+    CHECK(cache.find_session(id)->status == "aborted");
+    CHECK(static_cast<int>(cache.load_samples(id).size()) == prober.runs - 1);
 }

@@ -2,6 +2,11 @@
 
 #include <sqlite3.h>
 
+#include <unistd.h>
+
+#include <fmt/format.h>
+
+#include "bisect/session_driver.hpp"
 #include "cache/cache.hpp"
 #include "tests/support/temp_dir.hpp"
 
@@ -174,40 +179,224 @@ TEST_CASE("the artifacts table orders entries by last use", "[cache]") {
     CHECK(cache.list_artifacts().size() == 2);
 }
 
-TEST_CASE("a schema 1 database is migrated forward, keeping its samples and builds", "[cache]") {
+TEST_CASE("the foundation's schema 1 fixture is migrated to schema 4 keeping its data",
+          "[cache][migration]") {
     TempDir dir;
-    const auto path = dir / "c.db";
-    std::string id;
+    const auto path = dir / "v1.db";
+    std::filesystem::copy_file(PERFBISECT_SOURCE_DIR "/tests/data/cache/schema-v1.db", path);
     {
-        Cache cache = Cache::open(path);
-        id = cache.create_session(SessionRecord{}, three_commits()).id;
-        SampleRecord sample;
-        sample.commit = "bbbb";
-        sample.value = 3;
-        cache.store_samples(id, {sample});
-        cache.store_build({"bbbb", "fp", true, "", 1.5, "/art", "/wt", "/log", "s", 0, "", false});
+        sqlite3* db = nullptr;
+        REQUIRE(sqlite3_open(path.c_str(), &db) == SQLITE_OK);
+        sqlite3_stmt* stmt = nullptr;
+        sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &stmt, nullptr);
+        REQUIRE(sqlite3_step(stmt) == SQLITE_ROW);
+        CHECK(sqlite3_column_int(stmt, 0) == 1);
+        sqlite3_finalize(stmt);
+        sqlite3_close(db);
     }
-    // Back to schema 1, as an older perfbisect left it.
-    sqlite3* db = nullptr;
-    REQUIRE(sqlite3_open(path.c_str(), &db) == SQLITE_OK);
-    REQUIRE(sqlite3_exec(db,
-                         "DROP TABLE metric_values; ALTER TABLE samples DROP COLUMN output; "
-                         "DROP TABLE artifacts; ALTER TABLE builds DROP COLUMN tree_id; "
-                         "ALTER TABLE builds DROP COLUMN reused; PRAGMA user_version = 1",
-                         nullptr, nullptr, nullptr) == SQLITE_OK);
-    sqlite3_close(db);
-
     Cache cache = Cache::open(path);
-    const auto samples = cache.load_samples(id);
-    REQUIRE(samples.size() == 1);
-    CHECK(samples[0].value == 3);
+    CHECK(cache.database().user_version() == Cache::k_schema_version);
+    const auto session = cache.session("f1c7e001");
+    CHECK(session.status == "running");
+    CHECK(session.good == "v1.0");
+    CHECK(session.machine.empty());  // from before machines were recorded
+    CHECK(session.lease.empty());
+    CHECK(session.wall_seconds == Approx(12.5));
+    CHECK(cache.load_range(session.id).size() == 24);
+    const auto samples = cache.load_samples(session.id);
+    REQUIRE(samples.size() == 16);
+    CHECK(samples[0].id > 0);
     CHECK(samples[0].output.empty());
-    CHECK(cache.load_metric_values(id).empty());
-    const auto build = cache.find_build("bbbb", "fp");
-    REQUIRE(build.has_value());
-    CHECK(build->ok);
-    CHECK(build->tree_id.empty());
-    CHECK_FALSE(build->reused);
+    CHECK(samples[0].machine.empty());
+    CHECK(samples[0].reused_from.empty());
+    const auto totals = cache.sample_totals(session.id);
+    CHECK(totals.values == 16);
+    CHECK(totals.runs == 16);
+    CHECK(totals.max_round == 8);
+    CHECK(totals.reused_values == 0);
+    // The stored config still parses, and its fingerprint is the fixture's builds'.
+    const Config config = session_config(session);
+    CHECK(cache.builds_of_range(session.id, config.build_fingerprint()).size() == 2);
+    CHECK(samples[0].probe_fingerprint == config.probe_fingerprint());
+    CHECK(cache.load_events(session.id).size() == 1);
+    // New tables work on the migrated file.
     cache.store_artifact({"fp", "t", "/a", 1, 0, 0});
     CHECK(cache.list_artifacts().size() == 1);
+    cache.store_machine(this_machine());
+    CHECK(cache.find_machine(this_machine().fingerprint()).has_value());
+}
+
+TEST_CASE("a nested transaction is a savepoint: the outer one decides", "[cache]") {
+    TempDir dir;
+    Cache cache = Cache::open(dir / "c.db");
+    const std::string id = cache.create_session(SessionRecord{}, three_commits()).id;
+    SampleRecord s;
+    s.commit = "aaaa";
+    s.value = 1;
+    {
+        Transaction outer(cache.database());
+        cache.store_samples(id, {s, s});  // its own transaction, nested
+        CHECK(cache.load_samples(id).size() == 2);
+    }  // rolled back
+    CHECK(cache.load_samples(id).empty());
+    {
+        Transaction outer(cache.database());
+        cache.store_samples(id, {s});
+        outer.commit();
+    }
+    CHECK(cache.load_samples(id).size() == 1);
+}
+
+TEST_CASE("samples are read incrementally and counted in one query", "[cache]") {
+    TempDir dir;
+    Cache cache = Cache::open(dir / "c.db");
+    const std::string id = cache.create_session(SessionRecord{}, three_commits()).id;
+    const std::string other = cache.create_session(SessionRecord{}, three_commits()).id;
+    std::vector<SampleRecord> batch;
+    for (int run = 1; run <= 4; ++run) {
+        SampleRecord s;
+        s.commit = run % 2 ? "aaaa" : "cccc";
+        s.round = (run + 1) / 2;
+        s.run = run;
+        s.value = run;
+        s.ok = run != 3;
+        batch.push_back(s);
+    }
+    cache.store_samples(id, batch);
+    cache.store_samples(other, batch);
+    const auto first = cache.load_samples_after(id, 0);
+    REQUIRE(first.size() == 4);
+    CHECK(first[0].id < first[1].id);
+    CHECK(cache.load_samples_after(id, first[1].id).size() == 2);
+    CHECK(cache.load_samples_after(id, first[3].id).empty());
+    const auto totals = cache.sample_totals(id);
+    CHECK(totals.values == 3);
+    CHECK(totals.failed == 1);
+    CHECK(totals.runs == 4);
+    CHECK(totals.max_round == 2);
+    CHECK(totals.max_run == 4);
+    CHECK(cache.sample_totals("none").runs == 0);
+}
+
+TEST_CASE("reuse copies other sessions' own samples once, with rounds kept apart",
+          "[cache][reuse]") {
+    TempDir dir;
+    Cache cache = Cache::open(dir / "c.db");
+    auto sample = [](const std::string& commit, std::int64_t round, std::int64_t run,
+                     double value, const std::string& machine) {
+        SampleRecord s;
+        s.commit = commit;
+        s.round = round;
+        s.run = run;
+        s.value = value;
+        s.build_fingerprint = "bfp";
+        s.probe_fingerprint = "pfp";
+        s.machine = machine;
+        return s;
+    };
+    const std::string a = cache.create_session(SessionRecord{}, three_commits()).id;
+    cache.store_samples(a, {sample("aaaa", 1, 1, 10, "m1"), sample("cccc", 1, 2, 20, "m1"),
+                            sample("aaaa", 2, 3, 11, "m1"), sample("cccc", 2, 4, 21, "m1")},
+                        {MetricValueRecord{"aaaa", 3, "maxrss", 512}});
+    SampleRecord other_probe = sample("bbbb", 3, 5, 99, "m1");
+    other_probe.probe_fingerprint = "changed";
+    SampleRecord elsewhere = sample("bbbb", 3, 6, 98, "m2");
+    cache.store_samples(a, {other_probe, elsewhere});
+
+    // b takes a's samples of this machine and probe, as they were.
+    const std::string b = cache.create_session(SessionRecord{}, three_commits()).id;
+    const auto reused = cache.reuse_samples(b, "bfp", "pfp", std::string("m1"));
+    CHECK(reused.samples == 4);
+    CHECK(reused.commits == 2);
+    CHECK(reused.sessions == std::vector<std::string>{a});
+    auto copies = cache.load_samples(b);
+    REQUIRE(copies.size() == 4);
+    CHECK(copies[0].round == 1);
+    CHECK(copies[3].round == 2);
+    CHECK(copies[3].run == 4);
+    CHECK(copies[2].value == 11);
+    CHECK(copies[0].reused_from == a);
+    CHECK(cache.load_metric_values(b).size() == 1);
+    CHECK(cache.load_metric_values(b)[0].run == 3);
+    CHECK(cache.sample_totals(b).reused_values == 4);
+    CHECK(cache.sample_totals(b).reused_runs == 4);
+
+    // b measures more of its own; c takes a's and b's own, each once, with
+    // b's rounds after a's.
+    cache.store_samples(b, {sample("bbbb", 3, 5, 15, "m1")});
+    const std::string c = cache.create_session(SessionRecord{}, three_commits()).id;
+    const auto again = cache.reuse_samples(c, "bfp", "pfp", std::string("m1"));
+    CHECK(again.samples == 5);
+    CHECK(again.sessions == std::vector<std::string>{a, b});
+    copies = cache.load_samples(c);
+    REQUIRE(copies.size() == 5);
+    CHECK(copies[4].value == 15);
+    CHECK(copies[4].reused_from == b);
+    CHECK(copies[4].round == 3);  // b's round 3 becomes the first after a's two rounds
+    CHECK(copies[4].run == 5);
+
+    // Any machine: m2's sample too; another build fingerprint: nothing.
+    const std::string d = cache.create_session(SessionRecord{}, three_commits()).id;
+    CHECK(cache.reuse_samples(d, "bfp", "pfp", std::nullopt).samples == 6);
+    const std::string e = cache.create_session(SessionRecord{}, three_commits()).id;
+    CHECK(cache.reuse_samples(e, "other", "pfp", std::nullopt).samples == 0);
+}
+
+TEST_CASE("a session's lease is held by one live process and reclaimed from a dead one",
+          "[cache][lease]") {
+    TempDir dir;
+    Cache cache = Cache::open(dir / "c.db");
+    const std::string id = cache.create_session(SessionRecord{}, three_commits()).id;
+    const ProcessIdentity self = this_process();
+    CHECK_FALSE(cache.acquire_lease(id, self).has_value());
+    CHECK_FALSE(cache.acquire_lease(id, self).has_value());  // ours already
+    CHECK(ProcessIdentity::parse(cache.session(id).lease) == self);
+
+    // A live holder: this process's parent, seen from a "new" identity of ours.
+    ProcessIdentity holder = identity_of(::getppid());
+    cache.release_lease(id, self);
+    CHECK(cache.session(id).lease.empty());
+    CHECK_FALSE(cache.acquire_lease(id, holder).has_value());
+    try {
+        cache.acquire_lease(id, self);
+        FAIL("a live holder's lease was taken");
+    } catch (const Failure& failure) {
+        CHECK(failure.kind() == ErrorKind::runtime);
+        CHECK(std::string(failure.what()).find(fmt::format("process {}", holder.pid)) !=
+              std::string::npos);
+    }
+    // A holder that is gone (same pid, another start: the pid was recycled).
+    cache.release_lease(id, holder);
+    ProcessIdentity dead = holder;
+    dead.start += 1;
+    cache.acquire_lease(id, dead);
+    const auto reclaimed = cache.acquire_lease(id, self);
+    REQUIRE(reclaimed.has_value());
+    CHECK(*reclaimed == dead);
+
+    // A holder on another host cannot be checked: taken only when asked.
+    cache.release_lease(id, self);
+    ProcessIdentity remote = self;
+    remote.host = "elsewhere";
+    cache.acquire_lease(id, remote);
+    CHECK_THROWS_AS(cache.acquire_lease(id, self), Failure);
+    CHECK(cache.acquire_lease(id, self, true).has_value());
+}
+
+TEST_CASE("an aborted session keeps its status and its samples", "[cache]") {
+    TempDir dir;
+    Cache cache = Cache::open(dir / "c.db");
+    const std::string id = cache.create_session(SessionRecord{}, three_commits()).id;
+    SampleRecord s;
+    s.commit = "aaaa";
+    cache.store_samples(id, {s});
+    CHECK(cache.abort_session(id, "by hand"));
+    CHECK_FALSE(cache.abort_session(id, "again"));
+    cache.finish_session(id, "culprit_found", "late");  // a driver that had not noticed
+    CHECK(cache.session_status(id) == "aborted");
+    CHECK(cache.session(id).stop_reason == "by hand");
+    CHECK(cache.load_samples(id).size() == 1);
+    cache.delete_session(id);
+    CHECK_FALSE(cache.find_session(id).has_value());
+    CHECK(cache.load_samples(id).empty());
 }

@@ -1,5 +1,6 @@
 #include <catch2/catch.hpp>
 
+#include <filesystem>
 #include <sstream>
 
 #include "cli/commands.hpp"
@@ -114,4 +115,55 @@ command = ["bench"]
     CHECK(main_with({"compare", "--config", (dir / "plain.toml").string(), "HEAD"}) == 2);
     CHECK(main_with({"gate", "--config", (dir / "plain.toml").string()}) == 2);
     CHECK(main_with({"gate", "--help"}) == 0);
+}
+
+TEST_CASE("the sessions commands read a database left by schema 1", "[cli][migration]") {
+    TempDir dir;
+    const auto db = dir / "v1.db";
+    std::filesystem::copy_file(PERFBISECT_SOURCE_DIR "/tests/data/cache/schema-v1.db", db);
+    std::ostringstream sessions;
+    CHECK(command_sessions(SessionsOptions{db, "text"}, sessions) == 0);
+    CHECK(sessions.str().find("f1c7e001   running") != std::string::npos);
+    CHECK(sessions.str().find("stopped; `perfbisect resume` continues it") != std::string::npos);
+
+    std::ostringstream status;
+    CHECK(command_status(StatusOptions{"", db, "text"}, status) == 0);
+    CHECK(status.str().find("session f1c7e001: running") != std::string::npos);
+    CHECK(status.str().find("samples   16 (0 reused") != std::string::npos);
+    std::ostringstream status_json;
+    CHECK(command_status(StatusOptions{"f1c7e001", db, "json"}, status_json) == 0);
+    CHECK(status_json.str().find("\"commits\": 24") != std::string::npos);
+    CHECK(status_json.str().find("\"open\": null") != std::string::npos);
+
+    std::ostringstream log;
+    CHECK(command_log(LogOptions{"f1c7e001", db, "text"}, log) == 0);
+    CHECK(log.str().find("session  session f1c7e001: 24 commits") != std::string::npos);
+
+    ReportOptions report;
+    report.session = "f1c7e001";
+    report.db = db;
+    report.format = "json";
+    std::ostringstream json;
+    CHECK(command_report(report, json) == 0);
+    CHECK(json.str().find("\"samples_reused\": 0") != std::string::npos);
+    CHECK(json.str().find("\"samples\": 16") != std::string::npos);
+
+    std::ostringstream stats;
+    CHECK(command_cache_stats(CacheStatsOptions{db, "text"}, stats) == 0);
+    CHECK(stats.str().find("schema 4") != std::string::npos);
+    CHECK(stats.str().find("sessions   1 (1 running)") != std::string::npos);
+}
+
+TEST_CASE("sessions and cache commands reject bad input with usage errors", "[cli]") {
+    TempDir dir;
+    const auto db = dir / "p.db";
+    CHECK(main_with({"abort", "nope", "--db", db.string()}) == 2);
+    CHECK(main_with({"status", "nope", "--db", db.string()}) == 2);
+    CHECK(main_with({"log", "nope", "--db", db.string()}) == 2);
+    CHECK(main_with({"cache"}) == 2);
+    CHECK(main_with({"cache", "gc", "--db", db.string(), "--older-than", "soon"}) == 2);
+    CHECK(main_with({"cache", "gc", "--db", db.string(), "--max-artifacts-size", "big"}) == 2);
+    CHECK(main_with({"cache", "export", "nope", "--db", db.string()}) == 2);  // -o missing
+    CHECK(main_with({"cache", "import", (dir / "missing.json").string(), "--db", db.string()}) == 2);
+    CHECK(main_with({"cache", "gc", "--db", db.string(), "--dry-run"}) == 0);
 }

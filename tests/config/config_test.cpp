@@ -55,6 +55,7 @@ TEST_CASE("a minimal config gets the documented defaults", "[config]") {
     CHECK(config->build.patches.empty());
     CHECK(config->build.ccache);
     CHECK(config->cache.max_artifacts_size == 0);
+    CHECK(config->cache.reuse == ReuseScope::same_machine);
 }
 
 TEST_CASE("the [build] strategy, setup, fetch, patches, ccache and [cache] keys", "[config]") {
@@ -80,6 +81,11 @@ TEST_CASE("the [build] strategy, setup, fetch, patches, ccache and [cache] keys"
     CHECK(config->cache.max_artifacts_size == 1536ull * 1024 * 1024);
     CHECK(read("strategy = \"clean\"\n")->build.strategy == BuildStrategy::clean);
     CHECK(read("[cache]\nmax_artifacts_size = 4096\n")->cache.max_artifacts_size == 4096);
+    CHECK(read("[cache]\nreuse = \"any-machine\"\n")->cache.reuse == ReuseScope::any_machine);
+    CHECK(read("[cache]\nreuse = \"none\"\n")->cache.reuse == ReuseScope::none);
+    CHECK(read("[cache]\nreuse = \"same-machine\"\n")->cache.reuse == ReuseScope::same_machine);
+    // Not part of what a sample depends on: reuse never changes a fingerprint.
+    CHECK(read("[cache]\nreuse = \"none\"\n")->probe_fingerprint() == read("")->probe_fingerprint());
 
     auto error = [&](const std::string& text) {
         auto bad = read(text);
@@ -102,6 +108,9 @@ TEST_CASE("the [build] strategy, setup, fetch, patches, ccache and [cache] keys"
     CHECK(error("[cache]\nmax_artifacts_size = \"lots\"\n").find("cache.max_artifacts_size") !=
           std::string::npos);
     CHECK(error("[cache]\nmax_artifacts_size = 0\n").find("leave it out") != std::string::npos);
+    CHECK(error("[cache]\nreuse = \"always\"\n")
+              .find("cache.reuse: 'always' is not a reuse scope (use \"same-machine\"") !=
+          std::string::npos);
     CHECK(error("[cache]\nmax_size = \"1G\"\n").find("cache.max_size: unknown key") !=
           std::string::npos);
 }

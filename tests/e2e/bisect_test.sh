@@ -41,7 +41,8 @@ json "$WORK/report.json" "[t['note'] for t in d['tested'] if t['position'] == 14
 session=$(json "$WORK/report.json" "d['session']")
 "$PERFBISECT" sessions --db "$WORK/db/p.db" --format json > "$WORK/sessions.json"
 [ "$(json "$WORK/sessions.json" "d[0]['id']")" = "$session" ] || fail "sessions lists the session"
-[ "$(json "$WORK/sessions.json" "sorted(d[0])")" = "['bad', 'created', 'good', 'id', 'status', 'summary', 'updated']" ] \
+# The contract's fields (at least; docs/sessions.md lists the others).
+[ "$(json "$WORK/sessions.json" "set(d[0]) >= {'bad', 'created', 'good', 'id', 'status', 'summary', 'updated'}")" = True ] \
   || fail "sessions fields"
 
 "$PERFBISECT" report "$session" --db "$WORK/db/p.db" --format text > "$WORK/report.txt"

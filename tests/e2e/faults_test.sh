@@ -136,10 +136,14 @@ db="$WORK/full.db"
 "$PERFBISECT" run --config "$WORK/ok.toml" --good good --bad bad --db "$db" -q > /dev/null
 before=$(samples "$db")
 size=$(stat -c %s "$db")
+# A second run of the same range would take the first one's samples over and
+# measure nothing: this one measures again, so it stores samples.
+cp "$WORK/ok.toml" "$WORK/noreuse.toml"
+printf '\n[cache]\nreuse = "none"\n' >> "$WORK/noreuse.toml"
 # SIGXFSZ ignored, so writes past the limit fail with EFBIG instead of killing.
 expect "disk full while storing samples" 1 "disk I/O error.*is the disk full, or a file size limit reached\? free space, then continue the session with \`perfbisect resume\`" -- \
   bash -c 'trap "" XFSZ; ulimit -f $(( ($1 + 16384) / 512 )); shift; exec "$@"' _ "$size" \
-  $(run_with "$WORK/ok.toml" "$db")
+  $(run_with "$WORK/noreuse.toml" "$db")
 [ "$(sqlite3 "$db" 'PRAGMA integrity_check')" = ok ] || fail "disk full: integrity check failed"
 [ "$(samples "$db")" -ge "$before" ] || fail "disk full: samples lost ($(samples "$db") < $before)"
 echo "ok   disk full: $before samples before, $(samples "$db") after, integrity ok"

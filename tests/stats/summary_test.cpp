@@ -1,6 +1,8 @@
 #include "stats/summary.hpp"
 
+#include <algorithm>
 #include <cmath>
+#include <random>
 #include <vector>
 
 #include <catch2/catch.hpp>
@@ -60,4 +62,37 @@ TEST_CASE("empty samples and out-of-range q give NaN", "[stats][summary]") {
     CHECK(std::isnan(ps::quantile(v, -0.1)));
     CHECK(std::isnan(ps::quantile(v, 1.5)));
     CHECK(std::isnan(ps::quantile(v, std::nan(""))));
+}
+
+TEST_CASE("quantiles of large samples (radix selection) equal those of a full sort",
+          "[stats][summary]") {
+    std::mt19937_64 rng(11);
+    std::normal_distribution<double> normal(0.0, 50.0);
+    for (const std::size_t n : {std::size_t{20000}, std::size_t{100001}, std::size_t{300000}}) {
+        std::vector<double> values(n);
+        for (auto& v : values) {
+            v = normal(rng);
+        }
+        // Ties, both zeros and a narrow cluster that shares its top bits.
+        for (std::size_t i = 0; i < n / 10; ++i) {
+            values[i] = 3.0;
+            values[n - 1 - i] = 1e6 + static_cast<double>(i % 7) * 1e-9;
+        }
+        values[n / 2] = -0.0;
+        values[n / 2 + 1] = 0.0;
+        std::vector<double> sorted = values;
+        std::sort(sorted.begin(), sorted.end());
+        for (const double q : {0.0, 0.1, 0.25, 0.5, 0.5 + 1e-7, 0.9, 0.95, 1.0}) {
+            const double h = static_cast<double>(n - 1) * q;
+            const auto lo = static_cast<std::size_t>(std::floor(h));
+            const double expected =
+                lo + 1 < n ? sorted[lo] + (h - static_cast<double>(lo)) * (sorted[lo + 1] - sorted[lo])
+                           : sorted[lo];
+            std::vector<double> scratch = values;
+            CHECK(ps::quantile_in_place(scratch, q) == expected);
+            CHECK(ps::quantile(values, q) == expected);
+        }
+    }
+    std::vector<double> equal(50000, 7.5);
+    CHECK(ps::median_in_place(equal) == 7.5);
 }
