@@ -179,7 +179,7 @@ TEST_CASE("the artifacts table orders entries by last use", "[cache]") {
     CHECK(cache.list_artifacts().size() == 2);
 }
 
-TEST_CASE("the foundation's schema 1 fixture is migrated to schema 4 keeping its data",
+TEST_CASE("the foundation's schema 1 fixture is migrated to the current schema keeping its data",
           "[cache][migration]") {
     TempDir dir;
     const auto path = dir / "v1.db";
