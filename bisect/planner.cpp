@@ -1131,6 +1131,7 @@ private:
         return outcome;
     }
 
+public:
     // Parent vs culprit on the rounds they shared (the confirmation's data):
     // the relative step of the means, its 95 % confidence interval and the
     // one-sided p-value of the t statistic with the pooled standard deviation.
@@ -1149,6 +1150,8 @@ private:
         e.share = m_total_shift == 0 ? 0 : step.diff / m_total_shift;
         return e;
     }
+
+private:
 
     const PlannerSettings& m_settings;
     const DecideConfig& m_decide;
@@ -1181,6 +1184,25 @@ private:
 };
 
 }  // namespace
+
+CulpritEvidence step_evidence(const PlannerSettings& settings, const Observations& observations,
+                              std::size_t parent, std::size_t culprit) {
+    CulpritEvidence e;
+    e.parent = parent;
+    e.position = culprit;
+    if (observations.size() < 2 || culprit >= observations.size() || parent >= culprit) {
+        return e;
+    }
+    Search search(settings, observations, 0);
+    e = search.evidence(parent, culprit);
+    if (!std::isfinite(e.effect) || !std::isfinite(e.p_value)) {
+        CulpritEvidence none;
+        none.parent = parent;
+        none.position = culprit;
+        return none;
+    }
+    return e;
+}
 
 Plan plan_next(const PlannerSettings& settings, const Observations& observations,
                double elapsed_seconds) {

@@ -130,6 +130,13 @@ struct PlannerSettings {
 Plan plan_next(const PlannerSettings& settings, const Observations& observations,
                double elapsed_seconds = 0);
 
+// The evidence of a step from parent to culprit (positions, parent < culprit)
+// as a confirmed culprit's is computed: the rounds both were measured in, the
+// session's pooled noise. For `compare`, which reports it whatever the
+// verdict. Zero rounds in common: effect 0, p-value 1.
+CulpritEvidence step_evidence(const PlannerSettings& settings, const Observations& observations,
+                              std::size_t parent, std::size_t culprit);
+
 // The significance level of the stricter decisions ("a level of its own")
 // for a range of n commits: alpha shared among the ~log2 n + 2 decisions a
 // search makes.

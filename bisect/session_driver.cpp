@@ -12,6 +12,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "report/profile_record.hpp"
 #include "stats/rank_tests.hpp"
 #include "util/interrupt.hpp"
 #include "util/machine.hpp"
@@ -52,7 +53,54 @@ std::string describe(const CommitInfo& commit, std::size_t position, std::size_t
                        commit.subject);
 }
 
+// Calls Reporter::finish() however the session's loop ends.
+class FinishReporter {
+public:
+    explicit FinishReporter(Reporter& reporter) : m_reporter(reporter) {}
+    ~FinishReporter() { m_reporter.finish(); }
+    FinishReporter(const FinishReporter&) = delete;
+    FinishReporter& operator=(const FinishReporter&) = delete;
+
+private:
+    Reporter& m_reporter;
+};
+
 }  // namespace
+
+Progress progress_of(const Observations& observations, const Plan& plan, double elapsed_seconds) {
+    Progress p;
+    p.range_size = observations.size();
+    for (const auto& o : observations) {
+        if (o.build != BuildState::unknown || !o.values.empty() || o.failed_runs > 0) {
+            ++p.step;
+        }
+        p.samples += static_cast<int>(o.values.size());
+    }
+    if (const auto* build = std::get_if<BuildAction>(&plan.next);
+        build != nullptr && build->position < observations.size() &&
+        observations[build->position].build == BuildState::unknown) {
+        ++p.step;  // the commit about to be built is the step in hand
+    }
+    if (!plan.open.empty()) {
+        const auto [first, last] = std::minmax_element(plan.open.begin(), plan.open.end());
+        // Good itself (position 0, open while the ends are built) cannot be the culprit.
+        p.first_open = std::max<std::size_t>(*first, 1);
+        p.last_open = std::max(*last, p.first_open);
+        p.commits_left = p.last_open - p.first_open + 1;
+    }
+    // A bisection halves the candidates with each commit it tests.
+    const int more = p.commits_left > 1
+                         ? static_cast<int>(std::ceil(std::log2(static_cast<double>(p.commits_left))))
+                         : 0;
+    p.steps_estimate = p.step + more;
+    p.elapsed_seconds = elapsed_seconds;
+    if (p.step > 2 && elapsed_seconds > 0) {
+        // Good and bad (the first two steps) include the reproduce rounds: time
+        // per step from the whole session is a fair, if pessimistic, rate.
+        p.remaining_seconds = elapsed_seconds / p.step * more;
+    }
+    return p;
+}
 
 void ObservationCache::read_builds(Cache& cache, const std::string& session) {
     for (auto& o : m_obs) {
@@ -182,7 +230,25 @@ SessionDriver::SessionDriver(Cache& cache, Builder& builder, Prober& prober, Rep
       m_probe_fingerprint(config.probe_fingerprint()),
       m_machine(this_machine().fingerprint()) {}
 
+void SessionDriver::set_profiler(Profiler* profiler, std::filesystem::path directory,
+                                 std::size_t top) {
+    m_profiler = profiler;
+    m_profile_dir = std::move(directory);
+    m_profile_top = top;
+}
+
+void SessionDriver::show_status() {
+    Progress shown = m_progress;
+    const double since = steady_now() - m_progress_tick;
+    shown.elapsed_seconds += since;
+    if (m_remaining_at_tick >= 0) {
+        shown.remaining_seconds = std::max(0.0, m_remaining_at_tick - since);
+    }
+    m_reporter.status(shown);
+}
+
 Outcome SessionDriver::run(const std::string& session) {
+    FinishReporter finish_reporter(m_reporter);
     const CommitRange range = m_cache.load_range(session);
     const PlannerSettings settings{m_config.decide, m_config.budget, m_config.probe.direction};
     const auto stored = m_cache.find_session(session);
@@ -226,6 +292,9 @@ Outcome SessionDriver::run(const std::string& session) {
         check_stop();
         const Observations& obs = observations.update(m_cache, session);
         Plan plan = plan_next(settings, obs, elapsed);
+        m_progress = progress_of(obs, plan, elapsed);
+        m_progress_tick = steady_now();
+        m_remaining_at_tick = m_progress.remaining_seconds.value_or(-1);
         for (const auto& decision : plan.decisions) {
             const std::string verdict = to_string(decision.verdict);
             auto& previous = last_verdict[decision.position];
@@ -289,6 +358,8 @@ Outcome SessionDriver::run(const std::string& session) {
         }
 
         if (const auto* b = std::get_if<BuildAction>(&plan.next)) {
+            m_progress.activity = "building " + range.commits[b->position].short_id();
+            show_status();
             build(session, range.commits[b->position], b->position, range.size());
         } else if (const auto* m = std::get_if<MeasureAction>(&plan.next)) {
             if (!measure(session, range, *m, observations.max_round(), observations.max_run())) {
@@ -300,6 +371,7 @@ Outcome SessionDriver::run(const std::string& session) {
             throw Failure(ErrorKind::runtime, f->message);
         } else {
             const Outcome outcome = std::get<DoneAction>(plan.next).outcome;
+            profile_culprits(session, range, outcome);
             account_time();
             std::string culprits;
             std::string culprits_json;
@@ -313,6 +385,7 @@ Outcome SessionDriver::run(const std::string& session) {
             m_cache.append_event(session, "done", outcome.summary,
                                  fmt::format(R"({{"status":{},"culprits":[{}]}})",
                                              json_quote(to_string(outcome.status)), culprits_json));
+            m_reporter.finish();
             m_reporter.progress(outcome.summary);
             return outcome;
         }
@@ -381,6 +454,12 @@ bool SessionDriver::measure(const std::string& session, const CommitRange& range
     }
     m_reporter.progress(fmt::format("measuring {} round{} of {}", action.rounds,
                                     action.rounds == 1 ? "" : "s", names));
+    std::string shorts;
+    for (const auto& [p, runs] : runs_per_round) {
+        shorts += (shorts.empty() ? "" : ", ") + range.commits[p].short_id();
+    }
+    m_progress.activity = "measuring " + shorts;
+    show_status();
 
     std::vector<std::size_t> order = action.positions;
     for (int r = 0; r < action.rounds; ++r) {
@@ -425,9 +504,97 @@ bool SessionDriver::measure(const std::string& session, const CommitRange& range
                 spdlog::warn("probe failed on {}: {}", range.commits[p].short_id(), result.failure);
             }
             m_cache.store_samples(session, samples, metric_values);
+            if (result.ok) {
+                m_progress.samples += static_cast<int>(result.values.size());
+            }
+            show_status();
         }
     }
     return true;
+}
+
+void SessionDriver::profile_culprits(const std::string& session, const CommitRange& range,
+                                     const Outcome& outcome) {
+    if (m_profiler == nullptr || outcome.culprits.empty()) {
+        return;
+    }
+    std::set<std::string> profiled;  // before an interruption: not profiled again on resume
+    for (const auto& event : m_cache.load_events(session)) {
+        if (event.kind == "profile") {
+            if (auto record = parse_profile_record(event.data)) {
+                profiled.insert(record->culprit);
+            }
+        }
+    }
+    std::map<std::size_t, ProfileRun> runs;  // by position: a parent may be a culprit too
+    auto profile_at = [&](std::size_t p) -> const ProfileRun& {
+        if (auto it = runs.find(p); it != runs.end()) {
+            return it->second;
+        }
+        const CommitInfo& commit = range.commits[p];
+        ProfileRun run;
+        const auto build = m_cache.find_build(commit.id, m_build_fingerprint);
+        if (!build || !build->ok || !std::filesystem::is_directory(build->artifacts_dir)) {
+            run.failure = fmt::format("the artifacts of {} are gone (evicted from the artifact "
+                                      "store); raise [cache] max_artifacts_size",
+                                      commit.short_id());
+        } else {
+            m_progress.activity = fmt::format("profiling {}", commit.short_id());
+            show_status();
+            m_reporter.progress(fmt::format("profiling {} with {}",
+                                            describe(commit, p, range.size()), m_profiler->tool()));
+            run = m_profiler->profile(ProbeTarget{&commit, build->artifacts_dir, build->worktree},
+                                      m_profile_dir / commit.short_id());
+            if (run.interrupted || interrupt_requested()) {
+                throw_stopped(m_cache, session);
+            }
+        }
+        return runs.emplace(p, std::move(run)).first->second;
+    };
+    for (const auto& culprit : outcome.culprits) {
+        const CommitInfo& commit = range.commits[culprit.position];
+        if (profiled.contains(commit.id)) {
+            continue;
+        }
+        const ProfileRun& before = profile_at(culprit.parent);
+        const ProfileRun& after = profile_at(culprit.position);
+        ProfileRecord record;
+        record.culprit = commit.id;
+        record.parent = range.commits[culprit.parent].id;
+        record.tool = m_profiler->tool();
+        record.directory = m_profile_dir.string();
+        for (const auto& file : before.files) {
+            record.parent_files.push_back(file.string());
+        }
+        for (const auto& file : after.files) {
+            record.culprit_files.push_back(file.string());
+        }
+        record.runs = std::max(before.profile.runs, after.profile.runs);
+        std::string message;
+        if (before.ok && after.ok) {
+            record.ok = true;
+            record.diff = diff_profiles(before.profile, after.profile, m_profile_top);
+            if (record.diff.grew.empty()) {
+                message = fmt::format("profile of {} vs its parent: no function's share grew",
+                                      commit.short_id());
+            } else {
+                const auto& top = record.diff.grew.front();
+                message = fmt::format(
+                    "profile of {} vs its parent: {} grew most, {:+.1f} points ({:.1f}% -> "
+                    "{:.1f}% of the {})",
+                    commit.short_id(), short_function_name(top.function), top.change() * 100,
+                    top.parent_share * 100, top.culprit_share * 100,
+                    record.tool == "callgrind" ? "instructions" : "samples");
+            }
+        } else {
+            record.error = !before.ok ? fmt::format("parent {}: {}", record.parent.substr(0, 10),
+                                                    before.failure)
+                                      : after.failure;
+            message = fmt::format("profiling {} failed: {}", commit.short_id(), record.error);
+        }
+        m_cache.append_event(session, "profile", message, profile_record_json(record));
+        m_reporter.progress(message);
+    }
 }
 
 }  // namespace perfbisect

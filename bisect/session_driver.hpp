@@ -5,7 +5,9 @@
 // cache before asking again. Running it on a session that was interrupted
 // simply continues it.
 
+#include <cstddef>
 #include <cstdint>
+#include <filesystem>
 #include <functional>
 #include <string>
 #include <string_view>
@@ -16,6 +18,7 @@
 #include "builders/builder.hpp"
 #include "cache/cache.hpp"
 #include "probes/prober.hpp"
+#include "probes/profiler.hpp"
 #include "report/reporter.hpp"
 
 namespace perfbisect {
@@ -81,6 +84,12 @@ BuildRecord build_record(const CommitInfo& commit, const std::string& fingerprin
 // changed or gone); relative paths resolve against the original file's directory.
 Config session_config(const SessionRecord& session);
 
+// Where a session stands after the planner's latest plan, for the progress
+// line: commits tested, the culprit positions still open, the samples taken,
+// and estimates of the steps and time left (elapsed_seconds: the session's
+// wall time so far).
+Progress progress_of(const Observations& observations, const Plan& plan, double elapsed_seconds);
+
 class SessionDriver {
 public:
     SessionDriver(Cache& cache, Builder& builder, Prober& prober, Reporter& reporter,
@@ -95,10 +104,19 @@ public:
     // or the session was aborted (`perfbisect abort`).
     Outcome run(const std::string& session);
 
+    // After the search converges, profile each culprit and its parent with
+    // profiler (not owned), keep the raw profiles in directory/<short id>/,
+    // and record the diff as a "profile" event (report/profile_record.hpp),
+    // listing at most top functions. A profile that fails is recorded with
+    // its reason; it does not fail the session.
+    void set_profiler(Profiler* profiler, std::filesystem::path directory, std::size_t top);
     // The machine fingerprint stored with each sample (default: this machine's).
     void set_machine(std::string fingerprint) { m_machine = std::move(fingerprint); }
 
 private:
+    void profile_culprits(const std::string& session, const CommitRange& range,
+                          const Outcome& outcome);
+    void show_status();
     void build(const std::string& session, const CommitInfo& commit, std::size_t position,
                std::size_t count);
     // False when a commit to measure has lost its artifacts (evicted by
@@ -113,6 +131,12 @@ private:
     const Config& m_config;
     std::string m_build_fingerprint;
     std::string m_probe_fingerprint;
+    Profiler* m_profiler = nullptr;
+    std::filesystem::path m_profile_dir;
+    std::size_t m_profile_top = 10;
+    Progress m_progress;           // as of the latest plan, updated while measuring
+    double m_progress_tick = 0;    // steady clock time of m_progress.elapsed_seconds
+    double m_remaining_at_tick = -1;  // m_progress.remaining_seconds then (-1: none)
     std::string m_machine;
 };
 

@@ -57,6 +57,36 @@ private:
 
 }  // namespace
 
+SessionRecord create_session_here(Cache& cache, SessionRecord record, const CommitRange& range) {
+    record.machine = this_machine().fingerprint();
+    cache.store_machine(this_machine());
+    return cache.create_session(record, range);
+}
+
+std::string reuse_earlier_samples(Cache& cache, const Config& config, const SessionRecord& session) {
+    if (config.cache.reuse == ReuseScope::none) {
+        return {};
+    }
+    const auto reused = cache.reuse_samples(
+        session.id, config.build_fingerprint(), config.probe_fingerprint(),
+        config.cache.reuse == ReuseScope::same_machine ? std::optional(session.machine)
+                                                      : std::nullopt);
+    if (reused.samples == 0) {
+        return {};
+    }
+    std::string sources;
+    for (const auto& source : reused.sessions) {
+        sources += (sources.empty() ? "" : ", ") + source;
+    }
+    std::string message = fmt::format(
+        "reused {} sample(s) of {} commit(s) from session(s) {} ([cache] reuse = \"{}\")",
+        reused.samples, reused.commits, sources, to_string(config.cache.reuse));
+    cache.append_event(
+        session.id, "reuse", message,
+        fmt::format(R"({{"samples":{},"commits":{}}})", reused.samples, reused.commits));
+    return message;
+}
+
 SessionRecord start_session(Cache& cache, const Config& config, const std::string& good,
                             const std::string& bad, const std::string& id,
                             const std::function<void(const std::string&)>& say) {
@@ -71,9 +101,7 @@ SessionRecord start_session(Cache& cache, const Config& config, const std::strin
     record.config_text = config.text;
     record.metric = config.probe.metric;
     record.direction = to_string(config.probe.direction);
-    record.machine = this_machine().fingerprint();
-    cache.store_machine(this_machine());
-    const SessionRecord session = cache.create_session(record, range);
+    const SessionRecord session = create_session_here(cache, record, range);
     const std::string started =
         fmt::format("session {}: {} commits from {} ({}) to {} ({}), database {}", session.id,
                     range.size(), good, range.good().short_id(), bad, range.bad().short_id(),
@@ -82,27 +110,9 @@ SessionRecord start_session(Cache& cache, const Config& config, const std::strin
     if (say) {
         say(started);
     }
-    if (config.cache.reuse == ReuseScope::none) {
-        return session;
-    }
-    const auto reused = cache.reuse_samples(
-        session.id, config.build_fingerprint(), config.probe_fingerprint(),
-        config.cache.reuse == ReuseScope::same_machine ? std::optional(record.machine)
-                                                      : std::nullopt);
-    if (reused.samples > 0) {
-        std::string sources;
-        for (const auto& source : reused.sessions) {
-            sources += (sources.empty() ? "" : ", ") + source;
-        }
-        const std::string message = fmt::format(
-            "reused {} sample(s) of {} commit(s) from session(s) {} ([cache] reuse = \"{}\")",
-            reused.samples, reused.commits, sources, to_string(config.cache.reuse));
-        cache.append_event(
-            session.id, "reuse", message,
-            fmt::format(R"({{"samples":{},"commits":{}}})", reused.samples, reused.commits));
-        if (say) {
-            say(message);
-        }
+    if (const std::string reused = reuse_earlier_samples(cache, config, session);
+        !reused.empty() && say) {
+        say(reused);
     }
     return session;
 }
@@ -120,8 +130,17 @@ Outcome run_session(Cache& cache, const std::string& session, const Config& conf
                          BuildPlace{work, "session-" + session, {range.good().id, range.bad().id}});
     CommandProber prober(runner, config.probe, work / "scratch");
     value_or_throw(prober.check_machine());
+    CommandProfiler profiler(runner, config.probe, config.profile);
+    if (config.profile.enabled()) {
+        value_or_throw(profiler.check_machine(work / "scratch"));
+    }
     install_interrupt_handlers();
     SessionDriver driver(cache, builder, prober, reporter, config);
+    if (config.profile.enabled()) {
+        // Beside the other per-session directories; kept with the database.
+        driver.set_profiler(&profiler, work / "profiles" / ("session-" + session),
+                            static_cast<std::size_t>(config.profile.top));
+    }
     return driver.run(session);
 }
 

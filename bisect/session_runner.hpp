@@ -24,8 +24,19 @@ SessionRecord start_session(Cache& cache, const Config& config, const std::strin
                             const std::string& bad, const std::string& id = {},
                             const std::function<void(const std::string&)>& say = {});
 
-// Runs the session (new or interrupted) to its end and returns its outcome,
-// holding its lease meanwhile (Cache::acquire_lease): a session another live
+// The two halves of start_session, for sessions whose range is not good..bad
+// of the repository (`perfbisect compare`): create_session_here stores record
+// over range as a session of this machine (record.config_text and the rest
+// as given); reuse_earlier_samples copies matching samples of earlier
+// sessions per [cache] reuse, logs a "reuse" event and returns its message
+// (empty when nothing was reused).
+SessionRecord create_session_here(Cache& cache, SessionRecord record, const CommitRange& range);
+std::string reuse_earlier_samples(Cache& cache, const Config& config, const SessionRecord& session);
+
+// Runs the session (new or interrupted) to its end and returns its outcome;
+// with [profile], profiles its culprits (work/profiles/session-<id>). Whether
+// the probe and the profiler run on this machine is checked first (usage
+// errors). It holds the session's lease meanwhile (Cache::acquire_lease): a session another live
 // process runs is a runtime error; one whose holder died is taken over, and
 // what that holder left running is stopped. take_over also takes a session
 // held by a process on another host, whose liveness cannot be checked.

@@ -38,7 +38,8 @@ std::unique_ptr<Reporter> make_reporter(bool quiet) {
     if (quiet) {
         return std::make_unique<QuietReporter>();
     }
-    return std::make_unique<StderrReporter>();
+    // Plain lines, never a redrawn status: a server's stderr is a log.
+    return std::make_unique<TerminalReporter>(stderr, false);
 }
 
 int exit_code_for(const std::string& status) {

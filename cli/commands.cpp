@@ -1,6 +1,5 @@
 #include "cli/commands.hpp"
-
-#include <stdlib.h>
+#include "cli/session_support.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -16,6 +15,7 @@
 #include "cache/cache.hpp"
 #include "config/config.hpp"
 #include "probes/prober.hpp"
+#include "probes/profiler.hpp"
 #include "report/report.hpp"
 #include "report/reporter.hpp"
 #include "stats/summary.hpp"
@@ -30,7 +30,6 @@ std::filesystem::path database_path(const std::filesystem::path& db) {
     return std::filesystem::absolute(db.empty() ? default_database_path() : db);
 }
 
-// Builds, artifacts and scratch directories live beside the database.
 std::filesystem::path work_dir(const std::filesystem::path& db) {
     return db.parent_path() / "work";
 }
@@ -47,26 +46,14 @@ void check_format(const std::string& format, std::initializer_list<const char*> 
                   fmt::format("unknown --format '{}' (use {})", format, list));
 }
 
-int exit_code_for(const std::string& status) {
-    if (status == "culprit_found") return static_cast<int>(ExitCode::culprit_found);
-    if (status == "not_reproduced") return static_cast<int>(ExitCode::not_reproduced);
-    if (status == "running") return static_cast<int>(ExitCode::interrupted);
-    return static_cast<int>(ExitCode::inconclusive);
-}
-
-namespace {
-
-std::unique_ptr<Reporter> make_reporter(bool quiet) {
+void run_to_end(Cache& cache, const std::string& session, const Config& config, bool quiet,
+                bool take_over) {
+    std::unique_ptr<Reporter> reporter;
     if (quiet) {
-        return std::make_unique<QuietReporter>();
+        reporter = std::make_unique<QuietReporter>();
+    } else {
+        reporter = std::make_unique<TerminalReporter>(stderr, stderr_is_live_terminal());
     }
-    return std::make_unique<StderrReporter>();
-}
-
-// Runs (or continues) a session to its end and prints its report.
-int drive(Cache& cache, const std::string& session, const Config& config,
-          const std::string& format, bool quiet, std::ostream& out, bool take_over = false) {
-    auto reporter = make_reporter(quiet);
     try {
         run_session(cache, session, config, *reporter, take_over);
     } catch (const Failure& failure) {
@@ -78,6 +65,48 @@ int drive(Cache& cache, const std::string& session, const Config& config,
         }
         throw;
     }
+}
+
+BuildRecord build_commit(Cache& cache, Repository& repository, ProcessRunner& runner,
+                         const Config& config, const CommitInfo& commit, bool quiet) {
+    const auto work = work_dir(cache.path());
+    const std::string fingerprint = config.build_fingerprint();
+    auto build = cache.find_build(commit.id, fingerprint);
+    if (!build || !build->ok || !std::filesystem::is_directory(build->artifacts_dir)) {
+        if (!quiet) {
+            fmt::print(stderr, "perfbisect: building {} {}\n", commit.short_id(), commit.subject);
+        }
+        ArtifactStore store(cache, work / "artifacts", config.cache.max_artifacts_size);
+        LocalBuilder builder(repository, runner, store, config.build, fingerprint,
+                             BuildPlace{work, "measure-" + fingerprint.substr(0, 8), {commit.id}});
+        const BuildOutcome outcome = builder.build(commit);
+        if (outcome.interrupted) {
+            throw Failure(ErrorKind::interrupted, "interrupted");
+        }
+        build = build_record(commit, fingerprint, outcome, "");
+        cache.store_build(*build);
+    }
+    if (!build->ok) {
+        throw Failure(ErrorKind::runtime,
+                      fmt::format("{} does not build: {} (log: {})", commit.short_id(),
+                                  build->reason, build->log_path));
+    }
+    return *build;
+}
+
+int exit_code_for(const std::string& status) {
+    if (status == "culprit_found") return static_cast<int>(ExitCode::culprit_found);
+    if (status == "not_reproduced") return static_cast<int>(ExitCode::not_reproduced);
+    if (status == "running") return static_cast<int>(ExitCode::interrupted);
+    return static_cast<int>(ExitCode::inconclusive);
+}
+
+namespace {
+
+// Runs (or continues) a session to its end and prints its report.
+int drive(Cache& cache, const std::string& session, const Config& config,
+          const std::string& format, bool quiet, std::ostream& out, bool take_over = false) {
+    run_to_end(cache, session, config, quiet, take_over);
     const SessionReport report = build_report(cache, session);
     out << value_or_throw(render(report, format));
     return exit_code_for(report.status);
@@ -154,27 +183,8 @@ int command_measure(const MeasureOptions& options, std::ostream& out) {
     Cache cache = Cache::open(database_path(options.db));
     RealProcessRunner runner;
     const auto work = work_dir(cache.path());
-    const std::string fingerprint = config.build_fingerprint();
     install_interrupt_handlers();
-
-    auto build = cache.find_build(commit.id, fingerprint);
-    if (!build || !build->ok || !std::filesystem::is_directory(build->artifacts_dir)) {
-        fmt::print(stderr, "perfbisect: building {} {}\n", commit.short_id(), commit.subject);
-        ArtifactStore store(cache, work / "artifacts", config.cache.max_artifacts_size);
-        LocalBuilder builder(*repository, runner, store, config.build, fingerprint,
-                             BuildPlace{work, "measure-" + fingerprint.substr(0, 8), {commit.id}});
-        const BuildOutcome outcome = builder.build(commit);
-        if (outcome.interrupted) {
-            throw Failure(ErrorKind::interrupted, "interrupted");
-        }
-        build = build_record(commit, fingerprint, outcome, "");
-        cache.store_build(*build);
-    }
-    if (!build->ok) {
-        throw Failure(ErrorKind::runtime,
-                      fmt::format("{} does not build: {} (log: {})", commit.short_id(),
-                                  build->reason, build->log_path));
-    }
+    const BuildRecord build = build_commit(cache, *repository, runner, config, commit, false);
 
     CommandProber prober(runner, config.probe, work / "scratch");
     value_or_throw(prober.check_machine());
@@ -187,7 +197,7 @@ int command_measure(const MeasureOptions& options, std::ostream& out) {
     std::vector<std::vector<double>> values(metrics.size());
     int failures = 0;
     for (int i = 1; i <= options.runs; ++i) {
-        const ProbeRun run = prober.run(ProbeTarget{&commit, build->artifacts_dir, build->worktree});
+        const ProbeRun run = prober.run(ProbeTarget{&commit, build.artifacts_dir, build.worktree});
         if (run.interrupted) {
             throw Failure(ErrorKind::interrupted, "interrupted");
         }

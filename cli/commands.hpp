@@ -48,6 +48,25 @@ struct MeasureOptions {
     std::filesystem::path db;
 };
 
+struct CompareOptions {
+    std::filesystem::path config;
+    std::string base;
+    std::string head;
+    std::filesystem::path db;
+    std::string format = "text";
+    bool quiet = false;
+};
+
+struct GateOptions {
+    std::filesystem::path config;
+    std::string revision;
+    std::string baseline;             // overrides [gate] baseline
+    std::filesystem::path junit;      // empty: no JUnit XML
+    std::filesystem::path db;
+    std::string format = "text";
+    bool quiet = false;
+};
+
 // `status [SESSION]`: without a session, every running one (or else the latest).
 struct StatusOptions {
     std::string session;
@@ -97,6 +116,12 @@ int command_resume(const ResumeOptions& options, std::ostream& out);
 int command_sessions(const SessionsOptions& options, std::ostream& out);
 int command_report(const ReportOptions& options, std::ostream& out);
 int command_measure(const MeasureOptions& options, std::ostream& out);
+// Exit 0: no regression of min_effect or more (or an improvement); 5: a
+// regression; 4: a budget stopped it first (cli/gate_commands.cpp).
+int command_compare(const CompareOptions& options, std::ostream& out);
+// Exit 0: every [gate] check passed; 5: one failed; 4: one could not be decided.
+int command_gate(const GateOptions& options, std::ostream& out);
+
 // Sessions and cache (cli/session_commands.cpp).
 int command_status(const StatusOptions& options, std::ostream& out);
 int command_abort(const AbortOptions& options, std::ostream& out);
@@ -105,12 +130,5 @@ int command_cache_stats(const CacheStatsOptions& options, std::ostream& out);
 int command_cache_gc(const CacheGcOptions& options, std::ostream& out);
 int command_cache_export(const CacheExportOptions& options, std::ostream& out);
 int command_cache_import(const CacheImportOptions& options, std::ostream& out);
-
-// Shared by the command files: the absolute database path (--db, else the
-// default), the work directory beside it, the --format check.
-std::filesystem::path database_path(const std::filesystem::path& db);
-std::filesystem::path work_dir(const std::filesystem::path& db);
-void check_format(const std::string& format, std::initializer_list<const char*> allowed);
-int exit_code_for(const std::string& status);
 
 }  // namespace perfbisect

@@ -130,6 +130,31 @@ int perfbisect_main(int argc, char** argv) {
     measure_cmd->add_option("-n,--runs", measure.runs, "probe runs")->capture_default_str();
     measure_cmd->add_option("--db", measure.db, "the SQLite cache (for the build)");
 
+    CompareOptions compare;
+    auto* compare_cmd = app.add_subcommand(
+        "compare", "compare two commits with the bisect's statistics: exit 5 on a regression");
+    compare_cmd->add_option("--config", compare.config, "the TOML config")->required();
+    compare_cmd->add_option("base", compare.base, "the commit to compare against (e.g. the merge base)")
+        ->required();
+    compare_cmd->add_option("head", compare.head, "the commit under test (e.g. the pull request)")
+        ->required();
+    compare_cmd->add_option("--db", compare.db, "the SQLite cache");
+    compare_cmd->add_option("--format", compare.format, "text, md or json")->capture_default_str();
+    compare_cmd->add_flag("-q,--quiet", compare.quiet, "no progress lines");
+
+    GateOptions gate;
+    auto* gate_cmd = app.add_subcommand(
+        "gate", "check a commit against the limits of [gate]: exit 5 when one is exceeded");
+    gate_cmd->add_option("--config", gate.config, "the TOML config, with a [gate] section")
+        ->required();
+    gate_cmd->add_option("revision", gate.revision, "the commit to check")->required();
+    gate_cmd->add_option("--baseline", gate.baseline,
+                         "the commit [gate] max_regression compares with (overrides [gate] baseline)");
+    gate_cmd->add_option("--junit", gate.junit, "also write the checks as JUnit XML to this file");
+    gate_cmd->add_option("--db", gate.db, "the SQLite cache");
+    gate_cmd->add_option("--format", gate.format, "text, md or json")->capture_default_str();
+    gate_cmd->add_flag("-q,--quiet", gate.quiet, "no progress lines");
+
     ServeOptions serve;
     auto* serve_cmd = app.add_subcommand(
         "serve", "run the webhook server: alerts start bisects (docs/alerts.md)");
@@ -183,6 +208,9 @@ int perfbisect_main(int argc, char** argv) {
         if (sessions_cmd->parsed()) return command_sessions(sessions, std::cout);
         if (report_cmd->parsed()) return command_report(report, std::cout);
         if (measure_cmd->parsed()) return command_measure(measure, std::cout);
+        if (compare_cmd->parsed()) return command_compare(compare, std::cout);
+        if (gate_cmd->parsed()) return command_gate(gate, std::cout);
+
         if (status_cmd->parsed()) return command_status(status, std::cout);
         if (abort_cmd->parsed()) return command_abort(abort, std::cout);
         if (log_cmd->parsed()) return command_log(log, std::cout);

@@ -17,6 +17,7 @@
 #include "bisect/session_driver.hpp"
 #include "cache/maintenance.hpp"
 #include "cli/commands.hpp"
+#include "cli/session_support.hpp"
 #include "config/config.hpp"
 #include "report/report.hpp"
 #include "util/machine.hpp"

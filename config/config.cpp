@@ -45,6 +45,28 @@ const char* to_string(Direction direction) {
     return direction == Direction::lower_is_better ? "lower" : "higher";
 }
 
+const char* to_string(ProfileTool tool) {
+    switch (tool) {
+        case ProfileTool::perf: return "perf";
+        case ProfileTool::callgrind: return "callgrind";
+        case ProfileTool::command: return "command";
+        default: return "none";
+    }
+}
+
+int ProfileConfig::effective_runs() const {
+    if (runs > 0) {
+        return runs;
+    }
+    return tool == ProfileTool::perf ? 5 : 1;
+}
+
+std::string Config::decision_unit() const {
+    auto metric = parse_metric(probe.metric);
+    const std::string own = metric ? metric->unit() : std::string();
+    return own.empty() ? probe.unit : own;
+}
+
 const char* to_string(BuildStrategy strategy) {
     switch (strategy) {
         case BuildStrategy::clean: return "clean";
@@ -157,6 +179,91 @@ Result<double> parse_fraction(const std::string& text) {
         return usage_error(fmt::format("invalid fraction '{}' (write e.g. \"2%\" or 0.02)", text));
     }
     return percent ? value / 100.0 : value;
+}
+
+namespace {
+
+enum class UnitKind { time, bytes, count };
+
+struct UnitScale {
+    std::string_view name;
+    UnitKind kind;
+    double scale;  // of the kind's base unit: seconds, bytes, one
+};
+
+constexpr double k_kib = 1024.0;
+constexpr UnitScale k_units[] = {
+    {"ns", UnitKind::time, 1e-9},         {"us", UnitKind::time, 1e-6},
+    {"µs", UnitKind::time, 1e-6},         {"ms", UnitKind::time, 1e-3},
+    {"s", UnitKind::time, 1},             {"min", UnitKind::time, 60},
+    {"h", UnitKind::time, 3600},          {"B", UnitKind::bytes, 1},
+    {"KiB", UnitKind::bytes, k_kib},      {"MiB", UnitKind::bytes, k_kib * k_kib},
+    {"GiB", UnitKind::bytes, k_kib * k_kib * k_kib},
+    {"KB", UnitKind::bytes, 1e3},         {"kB", UnitKind::bytes, 1e3},
+    {"MB", UnitKind::bytes, 1e6},         {"GB", UnitKind::bytes, 1e9},
+    {"instructions", UnitKind::count, 1},
+};
+
+const UnitScale* find_unit(std::string_view name) {
+    for (const auto& unit : k_units) {
+        if (unit.name == name) {
+            return &unit;
+        }
+    }
+    return nullptr;
+}
+
+const char* kind_name(UnitKind kind) {
+    switch (kind) {
+        case UnitKind::time: return "a time";
+        case UnitKind::bytes: return "a size";
+        default: return "a count";
+    }
+}
+
+}  // namespace
+
+Result<double> parse_quantity(const std::string& text, const std::string& unit) {
+    const std::string input = trim(text);
+    char* end = nullptr;
+    const double number = std::strtod(input.c_str(), &end);
+    if (input.empty() || end == input.c_str() || !std::isfinite(number)) {
+        return usage_error(fmt::format(
+            "invalid quantity '{}' (write a number with a unit, e.g. \"120ms\" or \"300MiB\", "
+            "or a bare number in the metric's unit)",
+            text));
+    }
+    const std::string suffix = trim(std::string(end));
+    if (suffix.empty() || suffix == unit) {
+        return number;
+    }
+    const UnitScale* target = find_unit(unit);
+    const std::string unit_name = unit.empty() ? "not known" : "'" + unit + "'";
+    const std::string fix =
+        unit.empty() ? "set [probe] unit (e.g. unit = \"ms\") or write a bare number in the "
+                       "metric's own unit"
+                     : fmt::format("write it in {} or as a bare number", unit);
+    if (const UnitScale* given = find_unit(suffix)) {
+        if (target == nullptr || target->kind != given->kind) {
+            return usage_error(fmt::format("'{}' is {} but the metric's unit is {}; {}", text,
+                                           kind_name(given->kind), unit_name, fix));
+        }
+        return number * given->scale / target->scale;
+    }
+    static const std::map<std::string, int> k_powers = {
+        {"k", 1}, {"K", 1}, {"M", 2}, {"G", 3}, {"T", 4}};
+    if (auto it = k_powers.find(suffix); it != k_powers.end()) {
+        if (target != nullptr && target->kind == UnitKind::bytes) {
+            return number * std::pow(k_kib, it->second) / target->scale;
+        }
+        if (target == nullptr || target->kind == UnitKind::count) {
+            return number * std::pow(1000.0, it->second) / (target ? target->scale : 1);
+        }
+    }
+    return usage_error(fmt::format("'{}': unknown or unsuitable unit '{}' for a metric whose unit "
+                                   "is {} (units: ns, us, ms, s, min, h; B, KiB, MiB, GiB, KB, "
+                                   "MB, GB; k, M, G); {}",
+                                   text, suffix, unit_name, fix));
 }
 
 namespace {
@@ -323,6 +430,152 @@ const toml::value* section(const ConfigReader& reader, const toml::value& root,
     return v;
 }
 
+void parse_profile(const ConfigReader& r, const toml::value& root, Config& config,
+                   const std::set<std::string>& placeholders) {
+    const toml::value* v = r.find(root, "profile");
+    if (v == nullptr) {
+        return;
+    }
+    auto tool_named = [&](const std::string& name, const std::string& key) {
+        if (name == "perf") return ProfileTool::perf;
+        if (name == "callgrind") return ProfileTool::callgrind;
+        r.fail(key, fmt::format("'{}' is not a profiler (use \"perf\" or \"callgrind\", or a "
+                                "[profile] table with a `command` that prints folded stacks)",
+                                name));
+    };
+    auto& profile = config.profile;
+    if (v->is_string()) {
+        profile.tool = tool_named(v->as_string().str, "profile");
+        return;
+    }
+    if (!v->is_table()) {
+        r.fail("profile", "expected \"perf\", \"callgrind\" or a table [profile]");
+    }
+    r.check_keys(*v, "profile", {"tool", "command", "runs", "frequency", "timeout", "top"});
+    const auto* tool = r.find(*v, "tool");
+    const auto* command = r.find(*v, "command");
+    if (tool != nullptr && command != nullptr) {
+        r.fail("profile.command", "give either `tool` (perf, callgrind) or `command`, not both");
+    }
+    if (tool != nullptr) {
+        profile.tool = tool_named(r.string_value(*tool, "profile.tool"), "profile.tool");
+    } else if (command != nullptr) {
+        profile.tool = ProfileTool::command;
+        profile.command = r.command_value(*command, "profile.command", placeholders);
+    } else {
+        r.fail("profile", "needs `tool = \"perf\"` (or \"callgrind\") or a `command` that prints "
+                          "folded stacks");
+    }
+    auto bounded = [&](const char* key, int low, int high, int& target) {
+        if (const auto* value = r.find(*v, key)) {
+            const auto n = r.integer_value(*value, std::string("profile.") + key);
+            if (n < low || n > high) {
+                r.fail(std::string("profile.") + key,
+                       fmt::format("must be between {} and {}", low, high));
+            }
+            target = static_cast<int>(n);
+        }
+    };
+    bounded("runs", 1, 100, profile.runs);
+    bounded("frequency", 1, 100000, profile.frequency);
+    bounded("top", 1, 1000, profile.top);
+    if (const auto* value = r.find(*v, "timeout")) {
+        profile.timeout = r.duration_value(*value, "profile.timeout");
+    }
+}
+
+void parse_gate(const ConfigReader& r, const toml::value& root, Config& config) {
+    const toml::value* gate = section(r, root, "gate");
+    if (gate == nullptr) {
+        return;
+    }
+    r.check_keys(*gate, "gate", {"max", "min", "max_regression", "baseline", "runs", "metrics"});
+    auto threshold = [&](const toml::value& value, const std::string& key,
+                         const std::string& unit) {
+        Threshold t;
+        if (value.is_string()) {
+            t.text = value.as_string().str;
+            auto parsed = parse_quantity(t.text, unit);
+            if (!parsed) {
+                r.fail(key, parsed.error().message);
+            }
+            t.value = *parsed;
+        } else {
+            t.value = r.number_value(value, key);
+            t.text = fmt::format("{}{}", t.value, unit.empty() ? "" : " " + unit);
+        }
+        return t;
+    };
+    auto limits = [&](const toml::value& table, const std::string& prefix, MetricLimit& limit) {
+        if (const auto* value = r.find(table, "max")) {
+            limit.max = threshold(*value, prefix + "max", limit.unit);
+        }
+        if (const auto* value = r.find(table, "min")) {
+            limit.min = threshold(*value, prefix + "min", limit.unit);
+        }
+        if (limit.max && limit.min && limit.min->value > limit.max->value) {
+            r.fail(prefix + "min", fmt::format("{} is above max ({}); nothing could pass",
+                                               limit.min->text, limit.max->text));
+        }
+    };
+    MetricLimit decision{config.probe.metric, config.decision_unit(), {}, {}};
+    limits(*gate, "gate.", decision);
+    if (decision.max || decision.min) {
+        config.gate.limits.push_back(decision);
+    }
+    if (const auto* metrics = r.find(*gate, "metrics")) {
+        if (!metrics->is_table()) {
+            r.fail("gate.metrics", "expected a table: [gate.metrics] maxrss = { max = \"300MiB\" }");
+        }
+        const auto known = probe_metric_texts(config.probe);
+        for (const auto& [name, value] : metrics->as_table()) {
+            const std::string key = "gate.metrics." + name;
+            if (std::find(known.begin(), known.end(), name) == known.end()) {
+                r.fail(key, "is not one of the metrics the probe records; add it to [probe] "
+                            "metrics or fix the name");
+            }
+            if (!value.is_table()) {
+                r.fail(key, "expected a table, e.g. { max = \"300MiB\" }");
+            }
+            r.check_keys(value, key, {"max", "min"});
+            MetricLimit limit;
+            limit.metric = name;
+            limit.unit = name == config.probe.metric ? config.decision_unit()
+                                                      : parse_metric(name)->unit();
+            limits(value, key + ".", limit);
+            if (!limit.max && !limit.min) {
+                r.fail(key, "has neither max nor min");
+            }
+            config.gate.limits.push_back(limit);
+        }
+    }
+    if (const auto* value = r.find(*gate, "max_regression")) {
+        auto fraction = value->is_string()
+                            ? parse_fraction(value->as_string().str)
+                            : Result<double>(r.number_value(*value, "gate.max_regression"));
+        if (!fraction) {
+            r.fail("gate.max_regression", fraction.error().message);
+        }
+        if (*fraction <= 0 || *fraction >= 10) {
+            r.fail("gate.max_regression", "must be above 0 (e.g. \"5%\")");
+        }
+        config.gate.max_regression = *fraction;
+    }
+    if (const auto* value = r.find(*gate, "baseline")) {
+        config.gate.baseline = trim(r.string_value(*value, "gate.baseline"));
+        if (config.gate.baseline.empty()) {
+            r.fail("gate.baseline", "is empty; give a revision, e.g. \"origin/main\"");
+        }
+    }
+    if (const auto* value = r.find(*gate, "runs")) {
+        const auto runs = r.integer_value(*value, "gate.runs");
+        if (runs < 1 || runs > 10000) {
+            r.fail("gate.runs", "must be between 1 and 10000");
+        }
+        config.gate.runs = static_cast<int>(runs);
+    }
+}
+
 }  // namespace
 
 Result<Config> parse_config(const std::string& text, const std::filesystem::path& base_dir,
@@ -358,7 +611,8 @@ Result<Config> parse_config(const std::string& text, const std::filesystem::path
         ConfigReader r(origin);
         Config config;
         config.text = text;
-        r.check_keys(root, "", {"repo", "build", "probe", "decide", "budget", "cache"});
+        r.check_keys(root, "",
+                     {"repo", "build", "probe", "decide", "budget", "cache", "profile", "gate"});
 
         config.repo.path = base_dir;
         if (const auto* repo = section(r, root, "repo")) {
@@ -474,7 +728,7 @@ Result<Config> parse_config(const std::string& text, const std::filesystem::path
         }
         r.check_keys(*probe, "probe",
                      {"command", "metric", "metrics", "direction", "timeout", "env", "output", "cwd",
-                      "cpus", "warmup", "runs_per_sample"});
+                      "cpus", "warmup", "runs_per_sample", "unit"});
         const auto* probe_command = r.find(*probe, "command");
         if (probe_command == nullptr) {
             r.fail("probe.command", "missing; give the benchmark command to run");
@@ -570,6 +824,20 @@ Result<Config> parse_config(const std::string& text, const std::filesystem::path
         if (const auto* v = r.find(*probe, "env")) {
             config.probe.env = r.string_table(*v, "probe.env");
         }
+        if (const auto* v = r.find(*probe, "unit")) {
+            config.probe.unit = trim(r.string_value(*v, "probe.unit"));
+            const auto metric = parse_metric(config.probe.metric);
+            if (config.probe.unit.empty()) {
+                r.fail("probe.unit", "is empty; give the unit the probe prints, e.g. \"ms\", or "
+                                     "remove the key");
+            }
+            if (metric && !metric->unit().empty() && metric->unit() != config.probe.unit) {
+                r.fail("probe.unit",
+                       fmt::format("metric '{}' is always in {}; remove the key (it is for "
+                                   "metrics whose unit the probe defines: regex, json …)",
+                                   config.probe.metric, metric->unit()));
+            }
+        }
 
         if (const auto* decide = section(r, root, "decide")) {
             r.check_keys(*decide, "decide",
@@ -661,6 +929,8 @@ Result<Config> parse_config(const std::string& text, const std::filesystem::path
                 config.cache.max_artifacts_size = *size;
             }
         }
+        parse_profile(r, root, config, probe_placeholders);
+        parse_gate(r, root, config);
         return config;
     } catch (const Failure& failure) {
         return std::unexpected(failure.error());

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -83,6 +84,8 @@ struct ProbeConfig {
     std::vector<int> cpus;              // CPUs the probe is pinned to (sched_setaffinity); empty = any
     int warmup = 0;                     // discarded runs before a commit's first sample in a process
     int runs_per_sample = 1;            // runs averaged into one sample, for very short probes
+    std::string unit;                   // the decision metric's unit when the probe defines it
+                                        // (regex, json …), e.g. "ms"; "" = not said
 };
 
 struct DecideConfig {
@@ -101,6 +104,46 @@ struct BudgetConfig {
     double max_seconds = 0;  // wall time of the session
 };
 
+// Profiles of each culprit and its parent after a session converges
+// ([profile], or the shorthand `profile = "perf"`).
+enum class ProfileTool { none, perf, callgrind, command };
+
+struct ProfileConfig {
+    ProfileTool tool = ProfileTool::none;
+    Command command;           // tool command: prints folded stacks ("a;b;c 12") on stdout
+    int runs = 0;              // profiled runs per commit, merged; 0 = the tool's default
+    int frequency = 4000;      // perf: samples per second
+    Seconds timeout{10 * 60};  // per profiled run
+    int top = 10;              // functions listed in reports
+
+    bool enabled() const { return tool != ProfileTool::none; }
+    // perf: 5 runs, callgrind and command: 1, unless `runs` says otherwise.
+    int effective_runs() const;
+};
+
+// A limit on one metric's median ([gate] max/min, [gate.metrics]).
+struct Threshold {
+    std::string text;  // as written, e.g. "120ms", for messages and reports
+    double value = 0;  // in the metric's unit
+};
+
+struct MetricLimit {
+    std::string metric;  // as in [probe] metric or metrics
+    std::string unit;    // the metric's unit ("" when unknown)
+    std::optional<Threshold> max;
+    std::optional<Threshold> min;
+};
+
+// `perfbisect gate` ([gate]): absolute limits and a regression limit against a baseline.
+struct GateConfig {
+    std::vector<MetricLimit> limits;  // the decision metric's first (when set), then [gate.metrics]
+    double max_regression = 0;        // relative, 0.05 = 5 %; 0 = no baseline check
+    std::string baseline;             // the revision max_regression compares with
+    int runs = 0;                     // probe runs for the limits; 0 = [decide] samples
+
+    bool empty() const { return limits.empty() && max_regression == 0; }
+};
+
 struct Config {
     std::filesystem::path file;  // where it was read from (absolute), for messages
     std::string text;            // the TOML as read: sessions keep it, so resume needs no file
@@ -110,6 +153,12 @@ struct Config {
     DecideConfig decide;
     BudgetConfig budget;
     CacheConfig cache;
+    ProfileConfig profile;
+    GateConfig gate;
+
+    // The decision metric's unit: the metric's own (s, KiB, instructions) or
+    // `[probe] unit`.
+    std::string decision_unit() const;
 
     // Identifies what a build depends on (command, artifacts, env, setup,
     // patches); samples and builds are only reused when it matches. The
@@ -131,9 +180,15 @@ Result<Seconds> parse_duration(const std::string& text);
 Result<std::uint64_t> parse_size(const std::string& text);
 // "2%", "0.5 %" or a fraction like 0.02.
 Result<double> parse_fraction(const std::string& text);
+// A quantity in `unit` (a metric's unit: "s", "ms", "KiB", "instructions", "")
+// from "120ms", "1.5s", "300MiB", "2G", or a bare number (already in unit).
+// A suffix of another kind than the unit (a time for a size), or any suffix but
+// k/M/G when the unit is not known, is a usage error naming both.
+Result<double> parse_quantity(const std::string& text, const std::string& unit);
 
 const char* to_string(Direction direction);
 const char* to_string(BuildStrategy strategy);
+const char* to_string(ProfileTool tool);
 const char* to_string(ReuseScope scope);
 
 // The metrics a run records: the decision metric first, then those of

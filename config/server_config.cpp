@@ -483,7 +483,7 @@ Result<std::string> config_text_with_min_effect(const Config& config, double min
                                        one_line(e.what())));
     }
     const std::string text =
-        fmt::format("# {}, with [decide] min_effect set from an alert by perfbisect\n{}",
+        fmt::format("# {}, with [decide] min_effect set by perfbisect (an alert's or a gate's threshold)\n{}",
                     config.file.string(), toml::format(root));
     auto check = parse_config(text, config.file.parent_path(), config.file.string());
     if (!check || check->build_fingerprint() != config.build_fingerprint() ||

@@ -43,6 +43,33 @@ std::vector<std::filesystem::path> files_in(const std::filesystem::path& dir) {
 
 }  // namespace
 
+std::map<std::string, std::string> probe_placeholders(const ProbeTarget& target,
+                                                      const std::filesystem::path& out_dir) {
+    return {{"commit", target.commit->id},
+            {"short", target.commit->short_id()},
+            {"worktree", target.worktree.string()},
+            {"artifacts", target.artifacts_dir.string()},
+            {"out", out_dir.string()}};
+}
+
+ProcessSpec probe_process_spec(const ProbeConfig& config, const ProbeTarget& target,
+                               const std::filesystem::path& out_dir) {
+    namespace fs = std::filesystem;
+    const auto placeholders = probe_placeholders(target, out_dir);
+    ProcessSpec spec;
+    spec.argv = command_argv(config.command, placeholders);
+    const fs::path base = fs::is_directory(target.worktree) ? target.worktree : target.artifacts_dir;
+    spec.cwd = base;
+    if (!config.cwd.empty()) {
+        const fs::path cwd = expand_placeholders(config.cwd, placeholders, false);
+        spec.cwd = cwd.is_absolute() ? cwd : base / cwd;
+    }
+    spec.env = config.env;
+    spec.timeout = config.timeout;
+    spec.cpus = config.cpus;
+    return spec;
+}
+
 CommandProber::CommandProber(ProcessRunner& runner, const ProbeConfig& config,
                              std::filesystem::path scratch_dir)
     : m_runner(runner),
@@ -198,23 +225,9 @@ ProbeRun CommandProber::run_once(const ProbeTarget& target, Values& values) {
         return run;
     }
 
-    const std::map<std::string, std::string> placeholders = {
-        {"commit", target.commit->id},
-        {"short", target.commit->short_id()},
-        {"worktree", target.worktree.string()},
-        {"artifacts", target.artifacts_dir.string()},
-        {"out", out_dir.string()}};
-    ProcessSpec spec;
-    spec.argv = wrapped_argv(command_argv(m_config.command, placeholders), tool_dir);
-    const fs::path base = fs::is_directory(target.worktree) ? target.worktree : target.artifacts_dir;
-    spec.cwd = base;
-    if (!m_config.cwd.empty()) {
-        const fs::path cwd = expand_placeholders(m_config.cwd, placeholders, false);
-        spec.cwd = cwd.is_absolute() ? cwd : base / cwd;
-    }
-    spec.env = m_config.env;
-    spec.timeout = m_config.timeout;
-    spec.cpus = m_config.cpus;
+    const auto placeholders = probe_placeholders(target, out_dir);
+    ProcessSpec spec = probe_process_spec(m_config, target, out_dir);
+    spec.argv = wrapped_argv(std::move(spec.argv), tool_dir);
     // maxrss: fork, so the peak starts from a copy of our anonymous memory
     // rather than from all of our resident memory (vfork).
     spec.vfork = std::none_of(m_metrics.begin(), m_metrics.end(),

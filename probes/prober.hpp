@@ -5,6 +5,7 @@
 // CommandProber is the real one.
 
 #include <filesystem>
+#include <map>
 #include <set>
 #include <string>
 #include <utility>
@@ -35,6 +36,16 @@ struct ProbeTarget {
     std::filesystem::path artifacts_dir;
     std::filesystem::path worktree;
 };
+
+// The placeholders of a probe command for one run on target; {out} is out_dir.
+std::map<std::string, std::string> probe_placeholders(const ProbeTarget& target,
+                                                      const std::filesystem::path& out_dir);
+
+// The process of one plain probe run on target (no tool wrapped around it):
+// the command with its placeholders expanded, in the commit's worktree (or
+// `cwd`), with `env`, `timeout` and `cpus`. Output paths are left empty.
+ProcessSpec probe_process_spec(const ProbeConfig& config, const ProbeTarget& target,
+                               const std::filesystem::path& out_dir);
 
 class Prober {
 public:

@@ -11,6 +11,7 @@
 
 #include "bisect/planner.hpp"
 #include "cache/cache.hpp"
+#include "report/profile_record.hpp"
 
 namespace perfbisect {
 
@@ -37,6 +38,7 @@ struct CulpritReport {
     CommitInfo commit;
     CommitInfo parent;
     CulpritEvidence evidence;
+    std::optional<ProfileRecord> profile;  // [profile]: the diff of the parent's and its profiles
 };
 
 struct Cost {
@@ -66,6 +68,10 @@ struct SessionReport {
     Cost cost;
     std::vector<EventRecord> events;
     std::string database;        // path of the cache, for the re-run command
+    std::string config_path;     // the config the session started with
+    std::string rerun_command;   // runs the same session again
+    std::string narrow_command;  // looks closer: the culprit's step alone, or the range still
+                                 // open; "" when there is nothing to narrow
 };
 
 // Throws Failure(usage) when the session does not exist.
@@ -75,6 +81,22 @@ std::string render_text(const SessionReport& report, bool verbose = false);
 std::string render_markdown(const SessionReport& report);
 std::string render_json(const SessionReport& report);
 std::string render_html(const SessionReport& report);
+
+// Shared by the renderers.
+// "+12.4%" for 0.124.
+std::string percent_text(double fraction);
+// "p = 3e-9", "p = 0.012", "p < 1e-300".
+std::string p_value_text(double p);
+// The same for a table's cell: "3e-9", "0.012", "< 1e-300".
+std::string p_value_cell(double p);
+// "+12.4% (95% CI +11.8…+13.1%), p = 3e-9".
+std::string effect_text(const CulpritEvidence& evidence);
+// A Unicode block sparkline of values ("▁▂▅█"), lowest to highest.
+std::string sparkline(const std::vector<double>& values);
+// A culprit's profile diff as text lines, each starting with indent.
+std::string profile_text(const ProfileRecord& profile, const std::string& indent);
+// The same as Markdown: a collapsible block headed by title.
+std::string profile_markdown(const ProfileRecord& profile, const std::string& title);
 
 // "json", "md", "text", "html" -> the rendering; unknown: usage error.
 Result<std::string> render(const SessionReport& report, const std::string& format);

@@ -13,6 +13,7 @@ packages=(
   libtoml11-dev nlohmann-json3-dev libcli11-dev libcpp-httplib-dev libssl-dev
   python3
   valgrind hyperfine linux-perf          # probe metrics: callgrind, hyperfine, perf-stat (and their tests)
+  chromium libxml2-utils                 # tests: the HTML report in a headless browser, JUnit XML against its schema
 )
 
 missing=()

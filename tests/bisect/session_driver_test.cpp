@@ -1,14 +1,14 @@
 #include <catch2/catch.hpp>
-#include <set>
 
 #include <functional>
 #include <map>
 #include <random>
+#include <set>
 
 #include "bisect/session_driver.hpp"
 #include "tests/support/temp_dir.hpp"
-#include "util/machine.hpp"
 #include "util/interrupt.hpp"
+#include "util/machine.hpp"
 
 using namespace perfbisect;
 using perfbisect::testing::TempDir;
@@ -199,6 +199,53 @@ TEST_CASE("driver stops with a runtime error when good does not build", "[driver
         CHECK(std::string(failure.what()).find("good commit failed to build") != std::string::npos);
     }
     CHECK(prober.runs == 0);
+}
+
+namespace {
+
+class RecordingReporter final : public Reporter {
+public:
+    void progress(std::string_view line) override { lines.emplace_back(line); }
+    void status(const Progress& progress) override { statuses.push_back(progress); }
+    void finish() override { ++finished; }
+
+    std::vector<std::string> lines;
+    std::vector<Progress> statuses;
+    int finished = 0;
+};
+
+}  // namespace
+
+TEST_CASE("the driver reports where the session stands while it runs, then finishes",
+          "[driver][reporter]") {
+    Fixture f;
+    Cache cache = Cache::open(f.dir / "db.sqlite");
+    const std::string id = f.start(cache);
+    FakeBuilder builder(f.dir / "art");
+    FakeProber prober(f.levels);
+    RecordingReporter reporter;
+    SessionDriver driver(cache, builder, prober, reporter, f.config);
+    REQUIRE(driver.run(id).status == SessionStatus::culprit_found);
+
+    REQUIRE_FALSE(reporter.statuses.empty());
+    CHECK(reporter.statuses.front().commits_left == 23);  // every position but good's
+    CHECK(reporter.statuses.front().activity.starts_with("building "));
+    int samples = 0;
+    int step = 0;
+    bool measuring = false;
+    for (const auto& status : reporter.statuses) {
+        CHECK(status.samples >= samples);  // one more with every recorded run
+        CHECK(status.step >= step);
+        CHECK(status.steps_estimate >= status.step);
+        CHECK(status.range_size == 24);
+        measuring = measuring || status.activity.starts_with("measuring ");
+        samples = status.samples;
+        step = status.step;
+    }
+    CHECK(measuring);
+    CHECK(samples == static_cast<int>(cache.load_samples(id).size()));
+    CHECK(reporter.finished >= 1);
+    CHECK(reporter.lines.back().starts_with("culprit"));
 }
 
 TEST_CASE("the event log holds every decision with its comparison, and every step with why",

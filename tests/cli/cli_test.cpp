@@ -1,13 +1,12 @@
 #include <catch2/catch.hpp>
 
+#include <filesystem>
 #include <sstream>
 
 #include "cli/commands.hpp"
 #include "cli/perfbisect_main.hpp"
 #include "tests/support/temp_dir.hpp"
 #include "util/error.hpp"
-
-#include <filesystem>
 
 using namespace perfbisect;
 using perfbisect::testing::TempDir;
@@ -59,6 +58,63 @@ TEST_CASE("report of an unknown session is a usage error", "[cli]") {
         CHECK(failure.kind() == ErrorKind::usage);
         CHECK(std::string(failure.what()).find("deadbeef") != std::string::npos);
     }
+}
+
+namespace {
+
+// The message of the usage error the command throws.
+template <typename Command>
+std::string usage_error_of(Command command) {
+    std::ostringstream out;
+    try {
+        command(out);
+    } catch (const Failure& failure) {
+        CHECK(failure.kind() == ErrorKind::usage);
+        const std::string message = failure.what();
+        CHECK(message.find('\n') == std::string::npos);
+        return message;
+    }
+    FAIL("no usage error");
+    return "";
+}
+
+}  // namespace
+
+TEST_CASE("compare and gate: bad input is a usage error that says what to do", "[cli][gate]") {
+    TempDir dir;
+    const std::string base = R"toml(
+[build]
+command = "make"
+[probe]
+command = ["bench"]
+)toml";
+    testing::write_file(dir / "plain.toml", base);
+    testing::write_file(dir / "no-baseline.toml", base + "[gate]\nmax_regression = \"5%\"\n");
+
+    GateOptions gate;
+    gate.config = dir / "plain.toml";
+    gate.revision = "HEAD";
+    gate.db = dir / "p.db";
+    CHECK(usage_error_of([&](std::ostream& out) { command_gate(gate, out); })
+              .find("[gate] sets no limit") != std::string::npos);
+    gate.config = dir / "no-baseline.toml";
+    CHECK(usage_error_of([&](std::ostream& out) { command_gate(gate, out); })
+              .find("--baseline") != std::string::npos);
+    gate.format = "xml";
+    CHECK(usage_error_of([&](std::ostream& out) { command_gate(gate, out); })
+              .find("unknown --format 'xml'") != std::string::npos);
+
+    CompareOptions compare;
+    compare.config = dir / "plain.toml";
+    compare.base = "HEAD";
+    compare.head = "HEAD";
+    compare.format = "html";
+    CHECK(usage_error_of([&](std::ostream& out) { command_compare(compare, out); })
+              .find("use text, md, json") != std::string::npos);
+
+    CHECK(main_with({"compare", "--config", (dir / "plain.toml").string(), "HEAD"}) == 2);
+    CHECK(main_with({"gate", "--config", (dir / "plain.toml").string()}) == 2);
+    CHECK(main_with({"gate", "--help"}) == 0);
 }
 
 TEST_CASE("the sessions commands read a database left by schema 1", "[cli][migration]") {

@@ -361,3 +361,125 @@ TEST_CASE("new probe keys change the probe fingerprint only when set", "[config]
         CHECK(changed->probe_fingerprint() != fingerprint);
     }
 }
+
+TEST_CASE("quantities convert to the metric's unit", "[config][gate]") {
+    CHECK(*parse_quantity("120ms", "s") == Approx(0.12));
+    CHECK(*parse_quantity("1.5 s", "ms") == Approx(1500));
+    CHECK(*parse_quantity("2min", "s") == Approx(120));
+    CHECK(*parse_quantity("250us", "ms") == Approx(0.25));
+    CHECK(*parse_quantity("300MiB", "KiB") == Approx(300 * 1024));
+    CHECK(*parse_quantity("2G", "KiB") == Approx(2 * 1024 * 1024));
+    CHECK(*parse_quantity("1.5G", "instructions") == Approx(1.5e9));
+    CHECK(*parse_quantity("42", "") == Approx(42));
+    CHECK(*parse_quantity("3k", "") == Approx(3000));
+    CHECK(*parse_quantity("7 ops/s", "ops/s") == Approx(7));  // the unit itself, written out
+    auto wrong_kind = parse_quantity("120ms", "KiB");
+    REQUIRE_FALSE(wrong_kind);
+    CHECK(wrong_kind.error().message.find("a time") != std::string::npos);
+    CHECK(wrong_kind.error().message.find("KiB") != std::string::npos);
+    auto unknown_unit = parse_quantity("120ms", "");
+    REQUIRE_FALSE(unknown_unit);
+    CHECK(unknown_unit.error().message.find("[probe] unit") != std::string::npos);
+    CHECK_FALSE(parse_quantity("fast", "s"));
+    CHECK_FALSE(parse_quantity("12 parsecs", "s"));
+}
+
+TEST_CASE("[probe] unit names the unit of a metric the probe defines", "[config][gate]") {
+    auto config = parse(std::string(k_minimal) + "metric = \"regex:t=([0-9.]+)\"\nunit = \"ms\"\n");
+    REQUIRE(config.has_value());
+    CHECK(config->probe.unit == "ms");
+    CHECK(config->decision_unit() == "ms");
+    CHECK(parse(k_minimal)->decision_unit() == "s");  // wall
+    CHECK(error_of(std::string(k_minimal) + "unit = \"ms\"\n").find("always in s") !=
+          std::string::npos);
+    // The unit changes no value: samples stay reusable.
+    CHECK(config->probe_fingerprint() ==
+          parse(std::string(k_minimal) + "metric = \"regex:t=([0-9.]+)\"\n")->probe_fingerprint());
+}
+
+TEST_CASE("[profile]: a tool by name, a table, or a command", "[config][profile]") {
+    CHECK_FALSE(parse(k_minimal)->profile.enabled());
+    auto perf = parse("profile = \"perf\"\n" + std::string(k_minimal));
+    REQUIRE(perf.has_value());
+    CHECK(perf->profile.tool == ProfileTool::perf);
+    CHECK(perf->profile.effective_runs() == 5);
+    CHECK(perf->profile.top == 10);
+
+    auto table = parse(std::string(k_minimal) + R"(
+[profile]
+tool = "callgrind"
+runs = 2
+top = 5
+timeout = "30m"
+)");
+    REQUIRE(table.has_value());
+    CHECK(table->profile.tool == ProfileTool::callgrind);
+    CHECK(table->profile.effective_runs() == 2);
+    CHECK(table->profile.top == 5);
+    CHECK(table->profile.timeout.count() == Approx(1800));
+    CHECK(parse(std::string(k_minimal) + "[profile]\ntool = \"callgrind\"\n")
+              ->profile.effective_runs() == 1);
+
+    auto command = parse(std::string(k_minimal) +
+                         "[profile]\ncommand = \"my-profiler {artifacts}/bench > {out}/x\"\n");
+    REQUIRE(command.has_value());
+    CHECK(command->profile.tool == ProfileTool::command);
+    CHECK(command->profile.command.shell);
+
+    CHECK(error_of("profile = \"gprof\"\n" + std::string(k_minimal)).find("not a profiler") !=
+          std::string::npos);
+    CHECK(error_of(std::string(k_minimal) + "[profile]\nruns = 3\n").find("profile") !=
+          std::string::npos);
+    CHECK(error_of(std::string(k_minimal) + "[profile]\ntool = \"perf\"\ncommand = \"x\"\n")
+              .find("not both") != std::string::npos);
+    CHECK(error_of(std::string(k_minimal) + "[profile]\ntool = \"perf\"\nfrequency = 0\n")
+              .find("profile.frequency") != std::string::npos);
+    CHECK(error_of(std::string(k_minimal) + "[profile]\ncommand = \"x {nope}\"\n")
+              .find("{nope}") != std::string::npos);
+}
+
+TEST_CASE("[gate]: limits in the metric's unit, a regression limit, a baseline", "[config][gate]") {
+    auto config = parse(std::string(k_minimal) + R"(metrics = ["maxrss"]
+[gate]
+max = "120ms"
+max_regression = "5%"
+baseline = "origin/main"
+runs = 7
+[gate.metrics]
+maxrss = { max = "300MiB", min = 1024 }
+)");
+    REQUIRE(config.has_value());
+    const GateConfig& gate = config->gate;
+    CHECK_FALSE(gate.empty());
+    REQUIRE(gate.limits.size() == 2);
+    CHECK(gate.limits[0].metric == "wall");
+    CHECK(gate.limits[0].unit == "s");
+    CHECK(gate.limits[0].max->value == Approx(0.12));
+    CHECK(gate.limits[0].max->text == "120ms");
+    CHECK_FALSE(gate.limits[0].min);
+    CHECK(gate.limits[1].metric == "maxrss");
+    CHECK(gate.limits[1].max->value == Approx(300 * 1024));
+    CHECK(gate.limits[1].min->value == Approx(1024));
+    CHECK(gate.max_regression == Approx(0.05));
+    CHECK(gate.baseline == "origin/main");
+    CHECK(gate.runs == 7);
+    CHECK(parse(k_minimal)->gate.empty());
+
+    // A metric whose unit the probe defines takes a bare number, or [probe] unit.
+    const std::string regex = std::string(k_minimal) + "metric = \"regex:t=([0-9.]+)\"\n";
+    CHECK(parse(regex + "[gate]\nmax = 120\n")->gate.limits[0].max->value == Approx(120));
+    CHECK(error_of(regex + "[gate]\nmax = \"120ms\"\n").find("[probe] unit") != std::string::npos);
+    CHECK(parse(regex + "unit = \"ms\"\n[gate]\nmax = \"0.2s\"\n")->gate.limits[0].max->value ==
+          Approx(200));
+
+    CHECK(error_of(std::string(k_minimal) + "[gate]\nmax = \"120MiB\"\n").find("gate.max") !=
+          std::string::npos);
+    CHECK(error_of(std::string(k_minimal) + "[gate.metrics]\nmaxrss = { max = 1 }\n")
+              .find("gate.metrics.maxrss") != std::string::npos);
+    CHECK(error_of(std::string(k_minimal) + "[gate]\nmin = \"2s\"\nmax = \"1s\"\n")
+              .find("above max") != std::string::npos);
+    CHECK(error_of(std::string(k_minimal) + "[gate]\nmax_regression = \"-5%\"\n")
+              .find("gate.max_regression") != std::string::npos);
+    CHECK(error_of(std::string(k_minimal) + "[gate]\nmaximum = 3\n").find("unknown key") !=
+          std::string::npos);
+}

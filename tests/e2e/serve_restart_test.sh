@@ -83,6 +83,25 @@ check() {  # check SESSION SIGNAL SAMPLES_BEFORE LAST_ID CHECKSUM
 }
 check "$s1" SIGTERM "$before" "$last_id" "$checksum"
 check "$s2" SIGKILL "$before2" "$last_id2" "$checksum2"
+
+# 3. `perfbisect abort` of the session serve is running: that session ends
+# (its alert failed, its samples kept), serve goes on with the next alert.
+generic_alert "$WORK/a3.json" bench "$good" "$(git -C "$WORK/repo" rev-parse bad~2)"
+generic_alert "$WORK/a4.json" bench "$good" "$(git -C "$WORK/repo" rev-parse bad~3)"
+[ "$(post /v1/alerts "$WORK/a3.json")" = 202 ] || fail "alert 3: $(cat "$WORK/answer.json")"
+s3=$(json "$WORK/answer.json" "d['session']")
+[ "$(post /v1/alerts "$WORK/a4.json")" = 202 ] || fail "alert 4: $(cat "$WORK/answer.json")"
+s4=$(json "$WORK/answer.json" "d['session']")
+wait_for_samples "$s3" 4
+"$PERFBISECT" abort "$s3" --db "$db" > "$WORK/abort.out" || fail "abort exited $?"
+grep -q "stops now" "$WORK/abort.out" || fail "abort: $(cat "$WORK/abort.out")"
+wait_done "$s4"
+[ "$(json "$WORK/answer.json" "d['culprits'][0]['commit']")" = "$culprit" ] \
+  || fail "after the abort: $(json "$WORK/answer.json" "d['summary']")"
+kill -0 "$SERVE_PID" 2> /dev/null || fail "serve stopped when a session was aborted"
+[ "$(queue_state "$s3")" = failed ] || fail "aborted entry is $(queue_state "$s3")"
+[ "$(sqlite3 "$db" "SELECT status FROM sessions WHERE id = '$s3'")" = aborted ] || fail "session $s3 not aborted"
+echo "abort: session $s3 aborted with $(samples "$s3") samples kept; serve went on to $s4"
 kill -TERM "$SERVE_PID"
 wait "$SERVE_PID" || fail "serve exited $?"
 echo "PASS"
