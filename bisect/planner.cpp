@@ -690,17 +690,21 @@ private:
         }
         // One more value of it, in one shuffled round with its references:
         // the first time with one run of the end whose level rests on fewer
-        // values; and a level resting on fewer values than the commit will
-        // have gets its end run too, since no number of values of the
-        // commit can make up for an imprecise reference.
+        // values; and a level resting on fewer than half the values the
+        // commit will have gets its end run too. The commit is judged
+        // against the midpoint of the two levels, whose variance is
+        // sigma^2 (1/n + 1/(4 n_left) + 1/(4 n_right)): for a given number
+        // of runs it is smallest with each end at half the commit's values,
+        // and the ends serve every commit of the gap, not this one only.
         const std::size_t n = values(c);
         const std::size_t target = n + 1;
+        const std::size_t reference_target = (target + 1) / 2;
         std::vector<std::size_t> positions{c};
         if (n == 0) {
             positions.push_back(left.n <= right.n ? a : b);
         }
         for (const auto& [end, pool] : {std::pair{a, left.n}, std::pair{b, right.n}}) {
-            for (std::size_t k = pool; k < target; ++k) {
+            for (std::size_t k = pool; k < reference_target; ++k) {
                 positions.push_back(end);
             }
         }

@@ -450,3 +450,51 @@ TEST_CASE("a chain of small links does not close a gap that holds a step", "[pla
         CHECK(plan.open.front() < 16);
     }
 }
+
+namespace {
+
+// Good (0) at 100 and bad (8) at 120, eight values each, 100 ± 5 and
+// 120 ± 5 (reproduced: the two do not overlap), and position 4 with `count` values
+// around 110, the midpoint, ± spread: as likely at one level as at the other.
+Observations doubtful_midpoint(int count, double spread) {
+    Observations obs(9);
+    std::int64_t round = 0;
+    const auto add = [&](std::size_t p, double value) {
+        obs[p].build = BuildState::ok;
+        obs[p].values.push_back(value);
+        obs[p].rounds.push_back(++round);
+    };
+    const double sign[] = {1, -1, -1, 1};
+    for (int i = 0; i < 8; ++i) {
+        add(0, 100 + 5 * sign[i % 4]);
+        add(8, 120 + 5 * sign[i % 4]);
+    }
+    for (int i = 0; i < count; ++i) {
+        add(4, 110 + (count - i <= count % 4 ? 0 : spread * sign[i % 4]));
+    }
+    return obs;
+}
+
+}  // namespace
+
+TEST_CASE("the ends of a gap are measured to half a candidate's values", "[planner]") {
+    PlannerSettings s = settings();
+    s.decide.samples = 6;
+    SECTION("ends already at half: only the candidate") {
+        // Position 4 gets its 9th value; each end has 8, at least half of 9
+        // (it used to be measured up to 9 as well).
+        const Plan plan = plan_next(s, doubtful_midpoint(8, 10));
+        REQUIRE(std::holds_alternative<MeasureAction>(plan.next));
+        const auto& m = std::get<MeasureAction>(plan.next);
+        CHECK(m.positions == std::vector<std::size_t>{4});
+        CHECK(m.rounds == 1);
+    }
+    SECTION("ends below half: each end up to half") {
+        // Position 4 gets its 19th value: each end goes from 8 to 10.
+        const Plan plan = plan_next(s, doubtful_midpoint(18, 14));
+        REQUIRE(std::holds_alternative<MeasureAction>(plan.next));
+        auto positions = std::get<MeasureAction>(plan.next).positions;
+        std::sort(positions.begin(), positions.end());
+        CHECK(positions == std::vector<std::size_t>{0, 0, 4, 8, 8});
+    }
+}
