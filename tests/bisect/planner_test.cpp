@@ -498,3 +498,31 @@ TEST_CASE("the ends of a gap are measured to half a candidate's values", "[plann
         CHECK(positions == std::vector<std::size_t>{0, 0, 4, 8, 8});
     }
 }
+
+TEST_CASE("a creep's side is ruled out at a lower confidence next to a level of its own",
+          "[planner]") {
+    // Position 4 with 8 values at 104.2: the step from the left level (100)
+    // to it has an upper bound under min_effect (5 %) at 60 % but not at
+    // 70 %; the step after it is small at either.
+    std::int64_t round = 0;
+    SECTION("next to a level of its own: on a slope, the gap is closed") {
+        Observations obs = creep_levels(round);  // 8 at 107 between 0 and 16
+        add_level(obs, 4, 104.2, 8, round);
+        const Plan plan = plan_next(settings(), obs);
+        CHECK(plan.verdicts[4] == Verdict::between);
+        REQUIRE_FALSE(std::holds_alternative<DoneAction>(plan.next));
+        REQUIRE_FALSE(plan.open.empty());
+        CHECK(plan.open.front() > 8);  // the search moved on to the gap after 8
+    }
+    SECTION("between the good and the bad level: still searched") {
+        Observations obs(17);
+        add_level(obs, 0, 100, 40, round);
+        add_level(obs, 16, 107, 40, round);
+        add_level(obs, 4, 104.2, 8, round);
+        const Plan plan = plan_next(settings(), obs);
+        CHECK(plan.verdicts[4] != Verdict::between);
+        REQUIRE_FALSE(std::holds_alternative<DoneAction>(plan.next));
+        REQUIRE_FALSE(plan.open.empty());
+        CHECK(plan.open.front() <= 4);
+    }
+}
