@@ -697,7 +697,10 @@ private:
         }
         // One more value of it, in one shuffled round with its references:
         // the first time with one run of the end whose level rests on fewer
-        // values; and a level resting on fewer than half the values the
+        // values, while that level rests on fewer values than a candidate
+        // of this gap may get (its cap: beyond it, one more value of the end
+        // moves the midpoint by little against the candidate's own
+        // uncertainty); and a level resting on fewer than half the values the
         // commit will have gets its end run too. The commit is judged
         // against the midpoint of the two levels, whose variance is
         // sigma^2 (1/n + 1/(4 n_left) + 1/(4 n_right)): for a given number
@@ -707,7 +710,7 @@ private:
         const std::size_t target = n + 1;
         const std::size_t reference_target = (target + 1) / 2;
         std::vector<std::size_t> positions{c};
-        if (n == 0) {
+        if (n == 0 && std::min(left.n, right.n) < cap) {
             positions.push_back(left.n <= right.n ? a : b);
         }
         for (const auto& [end, pool] : {std::pair{a, left.n}, std::pair{b, right.n}}) {

@@ -453,10 +453,10 @@ TEST_CASE("a chain of small links does not close a gap that holds a step", "[pla
 
 namespace {
 
-// Good (0) at 100 and bad (8) at 120, eight values each, 100 ± 5 and
-// 120 ± 5 (reproduced: the two do not overlap), and position 4 with `count` values
+// Good (0) at 100 and bad (8) at 120, eight values each, ± end_spread
+// (reproduced: the two do not overlap), and position 4 with `count` values
 // around 110, the midpoint, ± spread: as likely at one level as at the other.
-Observations doubtful_midpoint(int count, double spread) {
+Observations doubtful_midpoint(int count, double spread, double end_spread = 5) {
     Observations obs(9);
     std::int64_t round = 0;
     const auto add = [&](std::size_t p, double value) {
@@ -466,8 +466,8 @@ Observations doubtful_midpoint(int count, double spread) {
     };
     const double sign[] = {1, -1, -1, 1};
     for (int i = 0; i < 8; ++i) {
-        add(0, 100 + 5 * sign[i % 4]);
-        add(8, 120 + 5 * sign[i % 4]);
+        add(0, 100 + end_spread * sign[i % 4]);
+        add(8, 120 + end_spread * sign[i % 4]);
     }
     for (int i = 0; i < count; ++i) {
         add(4, 110 + (count - i <= count % 4 ? 0 : spread * sign[i % 4]));
@@ -524,5 +524,31 @@ TEST_CASE("a creep's side is ruled out at a lower confidence next to a level of 
         REQUIRE_FALSE(std::holds_alternative<DoneAction>(plan.next));
         REQUIRE_FALSE(plan.open.empty());
         CHECK(plan.open.front() <= 4);
+    }
+}
+
+TEST_CASE("a commit's first value comes with an end's run only while the ends are thin",
+          "[planner]") {
+    PlannerSettings s = settings();
+    s.decide.samples = 6;
+    SECTION("ends with as many values as a candidate may get: the commit alone") {
+        // sd 1 and a step of 20: a candidate's cap is the least, 8; the ends
+        // have 10 each.
+        Observations obs = reproduced_ends(9);
+        obs[4].build = BuildState::ok;
+        const Plan plan = plan_next(s, obs);
+        REQUIRE(std::holds_alternative<MeasureAction>(plan.next));
+        CHECK(std::get<MeasureAction>(plan.next).positions == std::vector<std::size_t>{4});
+    }
+    SECTION("ends with fewer: the commit and one run of an end") {
+        // sd about 8.5: a candidate may get 16 values, the ends have 8.
+        Observations obs = doubtful_midpoint(0, 0, 8);
+        obs[4].build = BuildState::ok;
+        const Plan plan = plan_next(s, obs);
+        REQUIRE(std::holds_alternative<MeasureAction>(plan.next));
+        auto positions = std::get<MeasureAction>(plan.next).positions;
+        REQUIRE(positions.size() == 2);
+        CHECK(positions[0] == 4);
+        CHECK((positions[1] == 0 || positions[1] == 8));
     }
 }
