@@ -80,10 +80,6 @@ constexpr double k_creep_confidence = 0.60;
 constexpr std::size_t k_slope_min_values = 8;
 // The fewest rounds a culprit and its parent share before it is confirmed.
 constexpr std::size_t k_confirm_min_rounds = 4;
-// A confirmation may look up to ~20 times (4, 6, 8, 11 … 96 shared rounds):
-// each look runs at alpha / k_confirm_looks, so all of them together err at
-// most alpha (Bonferroni).
-constexpr double k_confirm_looks = 20;
 // A commit the search has moved on from is checked for a level of its own at
 // this fraction of the threshold (hysteresis).
 constexpr double k_settled = 0.75;
@@ -277,10 +273,25 @@ private:
         m_sigma = std::max(df > 0 ? std::sqrt(ss / df) : 0.0, m_floor);
         m_t_step = stats::student_t_quantile(1 - m_decide.alpha, m_df);
         m_t_between = stats::student_t_quantile(1 - m_alpha, m_df);
-        m_t_confirm = stats::student_t_quantile(1 - m_decide.alpha / k_confirm_looks, m_df);
+        m_t_confirm = stats::student_t_quantile(
+            1 - m_decide.alpha / static_cast<double>(confirm_looks()), m_df);
         m_t_rule_out = stats::student_t_quantile(k_rule_out_confidence, m_df);
         m_t_slope = stats::student_t_quantile(k_slope_confidence, m_df);
         m_t_creep = stats::student_t_quantile(k_creep_confidence, m_df);
+    }
+
+    // How many times a confirmation may look: at k_confirm_min_rounds shared
+    // rounds, then at each next_look() up to confirm_samples (4, 6, 8, 11 …
+    // 96: 11 looks at the defaults). Each look runs at alpha / looks, so all
+    // of them together err at most alpha (Bonferroni).
+    std::size_t confirm_looks() const {
+        const auto cap = std::max<std::size_t>(static_cast<std::size_t>(m_decide.confirm_samples),
+                                               k_confirm_min_rounds);
+        std::size_t looks = 1;
+        for (std::size_t n = k_confirm_min_rounds; n < cap; n = std::min(next_look(n), cap)) {
+            ++looks;
+        }
+        return looks;
     }
 
     Level level(const std::vector<std::size_t>& positions) const {

@@ -552,3 +552,35 @@ TEST_CASE("a commit's first value comes with an end's run only while the ends ar
         CHECK((positions[1] == 0 || positions[1] == 8));
     }
 }
+
+TEST_CASE("a confirmation's threshold counts the looks its cap allows", "[planner]") {
+    // Good and bad only, 40 shared rounds: 100 ± 5 and 103.8 ± 5, a step of
+    // t = 3.36 on the pooled sd. With confirm_samples = 96 a confirmation
+    // looks 11 times (4, 6, 8, 11 … 96) and needs about t = 3.23; with 2000
+    // it may look 21 times and needs about 3.42.
+    Observations obs(2);
+    for (std::int64_t r = 1; r <= 40; ++r) {
+        const double noise = r % 2 == 0 ? 5 : -5;
+        for (std::size_t p : {std::size_t{0}, std::size_t{1}}) {
+            obs[p].build = BuildState::ok;
+            obs[p].values.push_back((p == 0 ? 100 : 103.8) + noise);
+            obs[p].rounds.push_back(r);
+        }
+    }
+    PlannerSettings s = settings();
+    s.decide.min_effect = 0.02;
+    SECTION("11 looks: confirmed") {
+        const Plan plan = plan_next(s, obs);
+        REQUIRE(std::holds_alternative<DoneAction>(plan.next));
+        const Outcome& outcome = std::get<DoneAction>(plan.next).outcome;
+        CHECK(outcome.status == SessionStatus::culprit_found);
+        REQUIRE(outcome.culprits.size() == 1);
+        CHECK(outcome.culprits[0].position == 1);
+    }
+    SECTION("21 looks: more shared rounds first") {
+        s.decide.confirm_samples = 2000;
+        const Plan plan = plan_next(s, obs);
+        REQUIRE(std::holds_alternative<MeasureAction>(plan.next));
+        CHECK(std::get<MeasureAction>(plan.next).positions == std::vector<std::size_t>{0, 1});
+    }
+}
