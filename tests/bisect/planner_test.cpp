@@ -63,9 +63,9 @@ TEST_CASE("planner finds a planted culprit in few builds", "[planner]") {
         CHECK(c.share == Approx(1.0).margin(0.25));
         CHECK(result.builds <= 2 + 7);  // ends plus ~log2(38)
         // Good and bad take `samples` rounds, each candidate at least one
-        // value, and the culprit and its parent at least four shared rounds;
+        // value, and the culprit and its parent at least three shared rounds;
         // a 20 % step at 3 % noise needs little more than that.
-        CHECK(result.probe_runs >= 2 * 10 + static_cast<int>(result.builds - 2) + 2 * 4);
+        CHECK(result.probe_runs >= 2 * 10 + static_cast<int>(result.builds - 2) + 2 * 3);
         CHECK(result.probe_runs <= 80);
     }
 }
@@ -556,8 +556,8 @@ TEST_CASE("a commit's first value comes with an end's run only while the ends ar
 TEST_CASE("a confirmation's threshold counts the looks its cap allows", "[planner]") {
     // Good and bad only, 40 shared rounds: 100 ± 5 and 103.8 ± 5, a step of
     // t = 3.36 on the pooled sd. With confirm_samples = 96 a confirmation
-    // looks 11 times (4, 6, 8, 11 … 96) and needs about t = 3.23; with 2000
-    // it may look 21 times and needs about 3.42.
+    // looks 12 times (3, 4, 6, 8 … 96) and needs about t = 3.26; with 2000
+    // it may look 22 times and needs about 3.43.
     Observations obs(2);
     for (std::int64_t r = 1; r <= 40; ++r) {
         const double noise = r % 2 == 0 ? 5 : -5;
@@ -569,7 +569,7 @@ TEST_CASE("a confirmation's threshold counts the looks its cap allows", "[planne
     }
     PlannerSettings s = settings();
     s.decide.min_effect = 0.02;
-    SECTION("11 looks: confirmed") {
+    SECTION("12 looks: confirmed") {
         const Plan plan = plan_next(s, obs);
         REQUIRE(std::holds_alternative<DoneAction>(plan.next));
         const Outcome& outcome = std::get<DoneAction>(plan.next).outcome;
@@ -577,10 +577,45 @@ TEST_CASE("a confirmation's threshold counts the looks its cap allows", "[planne
         REQUIRE(outcome.culprits.size() == 1);
         CHECK(outcome.culprits[0].position == 1);
     }
-    SECTION("21 looks: more shared rounds first") {
+    SECTION("22 looks: more shared rounds first") {
         s.decide.confirm_samples = 2000;
         const Plan plan = plan_next(s, obs);
         REQUIRE(std::holds_alternative<MeasureAction>(plan.next));
         CHECK(std::get<MeasureAction>(plan.next).positions == std::vector<std::size_t>{0, 1});
     }
+}
+
+TEST_CASE("a clear step is confirmed on three shared rounds", "[planner]") {
+    // Good (100 ± 1) and bad (120 ± 1), 10 values each but in rounds of
+    // their own: the pair shares no round yet.
+    Observations obs(2);
+    std::int64_t round = 0;
+    const auto add = [&](std::size_t p, double value) {
+        obs[p].build = BuildState::ok;
+        obs[p].values.push_back(value);
+        obs[p].rounds.push_back(++round);
+    };
+    for (int i = 0; i < 10; ++i) {
+        add(0, 100 + (i % 2 == 0 ? 1 : -1));
+    }
+    for (int i = 0; i < 10; ++i) {
+        add(1, 120 + (i % 2 == 0 ? 1 : -1));
+    }
+    Plan plan = plan_next(settings(), obs);
+    REQUIRE(std::holds_alternative<MeasureAction>(plan.next));
+    CHECK(std::get<MeasureAction>(plan.next).positions == std::vector<std::size_t>{0, 1});
+    CHECK(std::get<MeasureAction>(plan.next).rounds == 3);
+    for (int i = 0; i < 3; ++i) {
+        ++round;
+        for (std::size_t p : {std::size_t{0}, std::size_t{1}}) {
+            obs[p].values.push_back((p == 0 ? 100 : 120) + (i % 2 == 0 ? 1 : -1));
+            obs[p].rounds.push_back(round);
+        }
+    }
+    plan = plan_next(settings(), obs);
+    REQUIRE(std::holds_alternative<DoneAction>(plan.next));
+    const Outcome& outcome = std::get<DoneAction>(plan.next).outcome;
+    CHECK(outcome.status == SessionStatus::culprit_found);
+    REQUIRE(outcome.culprits.size() == 1);
+    CHECK(outcome.culprits[0].position == 1);
 }
