@@ -214,13 +214,17 @@ Result<void> checkout_into(git_repository* source, const std::string& location,
     };
     std::error_code ec;
     // A worktree whose last checkout did not finish is rebuilt from scratch: its
-    // index no longer says what is on disk.
+    // index no longer says what is on disk. A process killed inside libgit2's
+    // checkout also leaves the index's lock file, and every later checkout would
+    // fail with "the index is locked": the caller holds the worktree's lock, so
+    // no one else is writing this index and the lock file is stale.
     const fs::path busy = index_file.string() + ".busy";
     const bool fresh = !fs::exists(index_file, ec) || !fs::is_directory(directory, ec) ||
                        fs::exists(busy, ec);
     if (fresh) {
         fs::remove_all(directory, ec);
         fs::remove(index_file, ec);
+        fs::remove(index_file.string() + ".lock", ec);
         fs::remove_all(index_file.string() + ".modules", ec);
     }
     fs::create_directories(directory, ec);
