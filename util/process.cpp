@@ -194,7 +194,9 @@ std::string ProcessResult::describe() const {
     return "succeeded";
 }
 
-ProcessResult RealProcessRunner::run(const ProcessSpec& spec) {
+namespace {
+
+ProcessResult run_process(const ProcessSpec& spec) {
     ProcessResult result;
     if (spec.argv.empty()) {
         result.error = "empty command";
@@ -350,6 +352,19 @@ ProcessResult RealProcessRunner::run(const ProcessSpec& spec) {
     result.system_seconds = seconds(usage.ru_stime);
     result.max_rss_kib = usage.ru_maxrss;  // Linux: KiB
     return result;
+}
+
+}  // namespace
+
+ProcessResult RealProcessRunner::run(const ProcessSpec& spec) {
+    if (m_common_env.empty()) {
+        return run_process(spec);
+    }
+    ProcessSpec with_common = spec;
+    for (const auto& [key, value] : m_common_env) {
+        with_common.env.try_emplace(key, value);
+    }
+    return run_process(with_common);
 }
 
 std::vector<int> available_cpus() {
