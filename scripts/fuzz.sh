@@ -2,7 +2,7 @@
 # Fuzzes perfbisect's parsers of outside input with libFuzzer (clang-19, with
 # AddressSanitizer and UndefinedBehaviorSanitizer), each target for SECONDS.
 #
-#   scripts/fuzz.sh [--merge] [SECONDS] [TARGET...]
+#   scripts/fuzz.sh [--merge] [--jobs N] [SECONDS] [TARGET...]
 #
 # SECONDS defaults to 600; TARGETs default to all of tests/fuzz (config,
 # metric_regex, metric_json, google_benchmark, hyperfine, pyperf, callgrind,
@@ -13,16 +13,25 @@
 # A crash, leak or hang leaves its input in build-fuzz/artifacts/ and makes
 # the script exit 1; add that input to tests/fuzz/corpus/<target> with the
 # fix, so that CI replays it (ctest -R fuzz.replay). --merge adds the inputs
-# that reach new code to the seed corpus (libFuzzer's -merge=1).
+# that reach new code to the seed corpus (libFuzzer's -merge=1). --jobs N
+# fuzzes N targets at once (default 1): each still runs SECONDS, with a share
+# of the cores, so its executions are fewer.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 build=${PERFBISECT_FUZZ_BUILD_DIR:-$root/build-fuzz}
 
 merge=false
-if [ "${1:-}" = "--merge" ]; then
-  merge=true
-  shift
-fi
+jobs=1
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --merge) merge=true; shift ;;
+    --jobs) jobs=${2:-}; shift 2 || { echo "fuzz.sh: --jobs needs a number" >&2; exit 2; } ;;
+    *) break ;;
+  esac
+done
+case "$jobs" in
+  '' | *[!0-9]* | 0) echo "fuzz.sh: --jobs must be a positive whole number, got '$jobs'" >&2; exit 2 ;;
+esac
 seconds=${1:-600}
 shift || true
 case "$seconds" in
@@ -51,12 +60,11 @@ cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
 cmake --build "$build" -j "$(nproc)" --target $(printf 'fuzz_%s ' "${targets[@]}")
 
 mkdir -p "$build/artifacts"
-status=0
-printf '%-18s %8s %12s %10s %8s  %s\n' target seconds executions "exec/s" corpus result
-for t in "${targets[@]}"; do
-  work="$build/corpus/$t"
+
+# fuzz_one TARGET: runs it, writes its result line to $build/result-TARGET.
+fuzz_one() {
+  local t=$1 work="$build/corpus/$1" log="$build/fuzz-$1.log" code execs rate result
   mkdir -p "$work"
-  log="$build/fuzz-$t.log"
   set +e
   # -max_len: probe outputs are large; 64 KiB lets inputs grow past toy sizes.
   "$build/tests/fuzz/fuzz_$t" -max_total_time="$seconds" -print_final_stats=1 \
@@ -69,13 +77,35 @@ for t in "${targets[@]}"; do
   result=ok
   if [ "$code" -ne 0 ]; then
     result="FAILED (exit $code): $(grep -m1 -E 'ERROR: |SUMMARY: ' "$log" || echo "see $log")"
-    status=1
   fi
   printf '%-18s %8s %12s %10s %8s  %s\n' "$t" "$seconds" "${execs:-?}" "${rate:-?}" \
-    "$(ls "$work" | wc -l)" "$result"
+    "$(ls "$work" | wc -l)" "$result" > "$build/result-$t"
   if $merge && [ "$code" -eq 0 ]; then
     "$build/tests/fuzz/fuzz_$t" -merge=1 -max_len=65536 "$root/tests/fuzz/corpus/$t" "$work" \
       > "$build/merge-$t.log" 2>&1
   fi
+}
+
+printf '%-18s %8s %12s %10s %8s  %s\n' target seconds executions "exec/s" corpus result
+status=0
+running=0
+for t in "${targets[@]}"; do
+  rm -f "$build/result-$t"
+  if [ "$jobs" -eq 1 ]; then
+    fuzz_one "$t"
+    cat "$build/result-$t"
+    continue
+  fi
+  fuzz_one "$t" &
+  running=$((running + 1))
+  if [ "$running" -ge "$jobs" ]; then
+    wait -n || true
+    running=$((running - 1))
+  fi
+done
+wait
+for t in "${targets[@]}"; do
+  if [ "$jobs" -gt 1 ]; then cat "$build/result-$t"; fi
+  grep -q '  ok$' "$build/result-$t" || status=1
 done
 exit $status

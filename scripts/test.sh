@@ -28,6 +28,11 @@ elif [ $# -gt 0 ]; then
   exit 2
 fi
 
+# ccache (when installed) shares objects between clones: paths under the
+# root are hashed relative to it, so CI's fresh clone reuses the last build's.
+export CCACHE_BASEDIR=${CCACHE_BASEDIR:-$root}
+export CCACHE_NOHASHDIR=${CCACHE_NOHASHDIR:-true}
+
 bash "$root/scripts/deps.sh"
 PERFBISECT_BUILD_DIR=$build bash "$root/scripts/build.sh" "${cmake_args[@]}"
 cd "$build"
