@@ -286,7 +286,7 @@ public:
                     list += list.empty() ? "" : ", ";
                     list += k;
                 }
-                fail(prefix.empty() ? key : prefix + "." + key,
+                fail(prefix.empty() ? key : fmt::format("{}.{}", prefix, key),
                      fmt::format("unknown key (known keys{}: {})",
                                  prefix.empty() ? "" : " of [" + prefix + "]", list));
             }
