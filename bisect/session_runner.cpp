@@ -120,6 +120,9 @@ SessionRecord start_session(Cache& cache, const Config& config, const std::strin
 
 Outcome run_session(Cache& cache, const std::string& session, const Config& config,
                     Reporter& reporter, bool take_over) {
+    // Before the lease: from then on `perfbisect abort` may send SIGUSR1,
+    // whose default action would end the process.
+    install_interrupt_handlers();
     SessionLease lease(cache, session, take_over);
     cache.store_machine(this_machine());
     auto repository = value_or_throw(open_git_repository(config.repo.path));
@@ -135,7 +138,6 @@ Outcome run_session(Cache& cache, const std::string& session, const Config& conf
     if (config.profile.enabled()) {
         value_or_throw(profiler.check_machine(work / "scratch"));
     }
-    install_interrupt_handlers();
     SessionDriver driver(cache, builder, prober, reporter, config);
     if (config.profile.enabled()) {
         // Beside the other per-session directories; kept with the database.

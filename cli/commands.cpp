@@ -141,7 +141,6 @@ int command_resume(const ResumeOptions& options, std::ostream& out) {
         return exit_code_for(report.status);
     }
     const Config config = session_config(session);
-    cache.store_machine(this_machine());
     if (!session.machine.empty() && session.machine != this_machine().fingerprint()) {
         spdlog::warn("session {} started on another machine ({}); this one ({}) adds its samples "
                      "to that machine's",

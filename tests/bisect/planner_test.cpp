@@ -368,3 +368,85 @@ TEST_CASE("one outlying value does not place a commit", "[planner]") {
     REQUIRE_FALSE(plan.open.empty());
     CHECK(plan.open.front() > 4);
 }
+
+namespace {
+
+// Values around a level: level + spread and level - spread in turn, each in
+// a round of its own.
+void add_level(Observations& obs, std::size_t p, double level, int count, std::int64_t& round,
+               double spread = 5) {
+    obs[p].build = BuildState::ok;
+    for (int i = 0; i < count; ++i) {
+        obs[p].values.push_back(level + (i % 2 == 0 ? spread : -spread));
+        obs[p].rounds.push_back(++round);
+    }
+}
+
+// Good (0) at 100, bad (16) at 114, and position 8 at 107, a level of its
+// own, 20 values each, sd about 5; the gaps on both sides of 8 step by 7 %
+// with min_effect 5 %.
+Observations creep_levels(std::int64_t& round) {
+    Observations obs(17);
+    add_level(obs, 0, 100, 20, round);
+    add_level(obs, 16, 114, 20, round);
+    add_level(obs, 8, 107, 20, round);
+    return obs;
+}
+
+}  // namespace
+
+TEST_CASE("a creep measured at a few commits is closed without searching it further",
+          "[planner]") {
+    // Each gap next to the level of its own at 8 has two commits on a
+    // straight line between its ends, 8 values each: no one of them is sure
+    // to be off the step on both sides (the single-commit "on a slope" rule
+    // does not apply), but the three links of each gap are all too small to
+    // hold a step of 5 %. The search ends gradual without another run.
+    std::int64_t round = 0;
+    Observations obs = creep_levels(round);
+    add_level(obs, 3, 100 + 7.0 / 3, 8, round);
+    add_level(obs, 5, 100 + 14.0 / 3, 8, round);
+    const Plan first = plan_next(settings(), obs);
+    // The left gap is closed: what is still open lies after 8.
+    REQUIRE_FALSE(std::holds_alternative<DoneAction>(first.next));
+    REQUIRE_FALSE(first.open.empty());
+    CHECK(first.open.front() > 8);
+
+    add_level(obs, 11, 107 + 7.0 / 3, 8, round);
+    add_level(obs, 13, 107 + 14.0 / 3, 8, round);
+    const Plan plan = plan_next(settings(), obs);
+    REQUIRE(std::holds_alternative<DoneAction>(plan.next));
+    const Outcome& outcome = std::get<DoneAction>(plan.next).outcome;
+    CHECK(outcome.status == SessionStatus::gradual);
+    CHECK(outcome.culprits.empty());
+}
+
+TEST_CASE("a chain of small links does not close a gap that holds a step", "[planner]") {
+    std::int64_t round = 0;
+    SECTION("a step of 7 % between two measured commits") {
+        // 3 at the left level, 5 at the right one: the link 3 -> 5 holds the
+        // whole step, so the gap stays open around it.
+        Observations obs = creep_levels(round);
+        add_level(obs, 3, 100, 8, round);
+        add_level(obs, 5, 107, 8, round);
+        const Plan plan = plan_next(settings(), obs);
+        REQUIRE_FALSE(std::holds_alternative<DoneAction>(plan.next));
+        CHECK(std::find(plan.open.begin(), plan.open.end(), 4u) != plan.open.end());
+    }
+    SECTION("a creep straight between the good and the bad level") {
+        // Without a level of its own there is no evidence yet that the shift
+        // is spread: the search goes on between good and bad, although the
+        // links 0 -> 5 -> 11 -> 16 (3 % each) are as small as above.
+        Observations obs(17);
+        add_level(obs, 0, 100, 40, round, 6);
+        add_level(obs, 16, 109, 40, round, 6);
+        add_level(obs, 5, 103, 8, round, 6);
+        add_level(obs, 11, 106, 8, round, 6);
+        const Plan plan = plan_next(settings(), obs);
+        REQUIRE_FALSE(std::holds_alternative<DoneAction>(plan.next));
+        CHECK(plan.verdicts[5] == Verdict::untested);
+        CHECK(plan.verdicts[11] == Verdict::untested);
+        REQUIRE_FALSE(plan.open.empty());
+        CHECK(plan.open.front() < 16);
+    }
+}

@@ -134,7 +134,12 @@ while [ "$kills" -lt "$KILLS" ]; do
   done
   if [ -z "$hit" ]; then
     set +e; wait "$pid"; code=$?; set -e
-    [ "$code" -eq 0 ] || fail "perfbisect exited with $code without being killed: $(tail -3 "$WORK/f/err")"
+    if [ "$code" -ne 0 ]; then
+      # What the session ended with, and its database, for the next person to look.
+      cp -r "$WORK/f" "${TMPDIR:-/tmp}/perfbisect-sigkill-failure.$SEED" 2> /dev/null || true
+      fail "perfbisect exited with $code without being killed ($(json "$WORK/f/out.json" \
+        "d['status'] + ': ' + d['summary']" 2> /dev/null || echo 'no report')): $(tail -3 "$WORK/f/err"); kept in ${TMPDIR:-/tmp}/perfbisect-sigkill-failure.$SEED"
+    fi
     finished=true
     break
   fi
