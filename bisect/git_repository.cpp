@@ -156,7 +156,7 @@ std::string git_style_patch(const std::string& text) {
             const std::string path = lines[i + 1].substr(4).starts_with("/dev/null")
                                          ? path_of(lines[i])
                                          : path_of(lines[i + 1]);
-            out += "diff --git a/" + path + " b/" + path + "\n";
+            out += fmt::format("diff --git a/{} b/{}\n", path, path);
             // Without the timestamps `diff -u` appends after a tab.
             lines[i] = lines[i].substr(0, lines[i].find('\t'));
             lines[i + 1] = lines[i + 1].substr(0, lines[i + 1].find('\t'));
@@ -340,8 +340,9 @@ Result<void> checkout_into(git_repository* source, const std::string& location,
         }
         std::string state_name = path;
         std::replace(state_name.begin(), state_name.end(), '/', '%');
-        auto checked = checkout_into(module.get(), location + "/" + path, id, directory / path,
-                                     modules_state / (state_name + ".index"), {}, depth + 1);
+        auto checked =
+            checkout_into(module.get(), fmt::format("{}/{}", location, path), id, directory / path,
+                          modules_state / (state_name + ".index"), {}, depth + 1);
         if (!checked) {
             return checked;
         }

@@ -43,12 +43,15 @@ std::unique_ptr<Reporter> make_reporter(bool quiet) {
 }
 
 int exit_code_for(const std::string& status) {
-    if (status == "culprit_found")
+    if (status == "culprit_found") {
         return static_cast<int>(ExitCode::culprit_found);
-    if (status == "not_reproduced")
+    }
+    if (status == "not_reproduced") {
         return static_cast<int>(ExitCode::not_reproduced);
-    if (status == "running")
+    }
+    if (status == "running") {
         return static_cast<int>(ExitCode::interrupted);
+    }
     return static_cast<int>(ExitCode::inconclusive);
 }
 
