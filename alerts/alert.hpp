@@ -45,7 +45,7 @@ struct AlertRequest {
 };
 
 // The largest body perfbisect reads, from HTTP or a file: 1 MiB.
-constexpr std::size_t k_max_alert_bytes = 1024 * 1024;
+constexpr std::size_t k_max_alert_bytes = std::size_t{1024} * 1024;
 
 // 7 to 64 hex digits: an abbreviated or full SHA-1 or SHA-256 object id.
 bool is_commit_id(std::string_view text);

@@ -195,12 +195,15 @@ const char* to_string(AlertSource source) {
 }
 
 Result<AlertSource> parse_alert_source(std::string_view text) {
-    if (text == "generic")
+    if (text == "generic") {
         return AlertSource::generic;
-    if (text == "horreum")
+    }
+    if (text == "horreum") {
         return AlertSource::horreum;
-    if (text == "otava")
+    }
+    if (text == "otava") {
         return AlertSource::otava;
+    }
     return usage_error(
         fmt::format("unknown alert kind '{}' (use generic, horreum or otava)", quote_input(text)));
 }

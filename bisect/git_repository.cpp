@@ -156,7 +156,7 @@ std::string git_style_patch(const std::string& text) {
             const std::string path = lines[i + 1].substr(4).starts_with("/dev/null")
                                          ? path_of(lines[i])
                                          : path_of(lines[i + 1]);
-            out += "diff --git a/" + path + " b/" + path + "\n";
+            out += fmt::format("diff --git a/{} b/{}\n", path, path);
             // Without the timestamps `diff -u` appends after a tab.
             lines[i] = lines[i].substr(0, lines[i].find('\t'));
             lines[i + 1] = lines[i + 1].substr(0, lines[i + 1].find('\t'));
@@ -214,13 +214,17 @@ Result<void> checkout_into(git_repository* source, const std::string& location,
     };
     std::error_code ec;
     // A worktree whose last checkout did not finish is rebuilt from scratch: its
-    // index no longer says what is on disk.
+    // index no longer says what is on disk. A process killed inside libgit2's
+    // checkout also leaves the index's lock file, and every later checkout would
+    // fail with "the index is locked": the caller holds the worktree's lock, so
+    // no one else is writing this index and the lock file is stale.
     const fs::path busy = index_file.string() + ".busy";
     const bool fresh = !fs::exists(index_file, ec) || !fs::is_directory(directory, ec) ||
                        fs::exists(busy, ec);
     if (fresh) {
         fs::remove_all(directory, ec);
         fs::remove(index_file, ec);
+        fs::remove(index_file.string() + ".lock", ec);
         fs::remove_all(index_file.string() + ".modules", ec);
     }
     fs::create_directories(directory, ec);
@@ -336,8 +340,9 @@ Result<void> checkout_into(git_repository* source, const std::string& location,
         }
         std::string state_name = path;
         std::replace(state_name.begin(), state_name.end(), '/', '%');
-        auto checked = checkout_into(module.get(), location + "/" + path, id, directory / path,
-                                     modules_state / (state_name + ".index"), {}, depth + 1);
+        auto checked =
+            checkout_into(module.get(), fmt::format("{}/{}", location, path), id, directory / path,
+                          modules_state / (state_name + ".index"), {}, depth + 1);
         if (!checked) {
             return checked;
         }

@@ -1,7 +1,5 @@
 #include "bisect/session_runner.hpp"
 
-#include <stdlib.h>
-
 #include <fmt/format.h>
 
 #include "util/interrupt.hpp"
@@ -10,9 +8,11 @@
 namespace perfbisect {
 namespace {
 
-// Set in this process's environment while it holds a session's lease, so
-// every build and probe it starts (and their children) inherit it: when this
-// process dies, the next holder finds and stops what it left running.
+// Given to every build and probe this process starts for a session it holds
+// (RealProcessRunner's common environment; their children inherit it): when
+// this process dies, the next holder finds and stops what it left running.
+// Never set in this process's own environment: setenv() races with getenv()
+// in other threads, and perfbisect serve runs sessions beside its HTTP server.
 constexpr const char* k_lease_env = "PERFBISECT_SESSION_LEASE";
 
 std::string lease_value(const std::string& session, const ProcessIdentity& holder) {
@@ -37,10 +37,8 @@ public:
             // Said even with --quiet: another process's work was cut off.
             fmt::print(stderr, "perfbisect: {}\n", message);
         }
-        ::setenv(k_lease_env, lease_value(session, m_self).c_str(), 1);
     }
     ~SessionLease() {
-        ::unsetenv(k_lease_env);
         try {
             m_cache.release_lease(m_session, m_self);
         } catch (...) {  // NOLINT(bugprone-empty-catch): a lease left behind is reclaimed later
@@ -48,6 +46,9 @@ public:
     }
     SessionLease(const SessionLease&) = delete;
     SessionLease& operator=(const SessionLease&) = delete;
+
+    // The value of k_lease_env in the environment of this holder's children.
+    std::string child_env_value() const { return lease_value(m_session, m_self); }
 
 private:
     Cache& m_cache;
@@ -125,7 +126,7 @@ Outcome run_session(Cache& cache, const std::string& session, const Config& conf
     SessionLease lease(cache, session, take_over);
     cache.store_machine(this_machine());
     auto repository = value_or_throw(open_git_repository(config.repo.path));
-    RealProcessRunner runner;
+    RealProcessRunner runner({{k_lease_env, lease.child_env_value()}});
     const auto work = cache.path().parent_path() / "work";
     const CommitRange range = cache.load_range(session);
     ArtifactStore store(cache, work / "artifacts", config.cache.max_artifacts_size);

@@ -114,7 +114,7 @@ std::optional<std::filesystem::path> find_program(const std::string& name) {
     std::size_t start = 0;
     while (start <= dirs.size()) {
         const std::size_t end = std::min(dirs.find(':', start), dirs.size());
-        const std::filesystem::path candidate =
+        std::filesystem::path candidate =
             std::filesystem::path(end > start ? dirs.substr(start, end - start) : ".") / name;
         if (::access(candidate.c_str(), X_OK) == 0 && !std::filesystem::is_directory(candidate)) {
             return candidate;

@@ -14,6 +14,7 @@
 #include "alerts/service.hpp"
 #include "alerts/worker.hpp"
 #include "cache/cache.hpp"
+#include "cli/session_support.hpp"
 #include "report/report.hpp"
 #include "report/reporter.hpp"
 #include "util/exit_code.hpp"
@@ -40,16 +41,6 @@ std::unique_ptr<Reporter> make_reporter(bool quiet) {
     }
     // Plain lines, never a redrawn status: a server's stderr is a log.
     return std::make_unique<TerminalReporter>(stderr, false);
-}
-
-int exit_code_for(const std::string& status) {
-    if (status == "culprit_found")
-        return static_cast<int>(ExitCode::culprit_found);
-    if (status == "not_reproduced")
-        return static_cast<int>(ExitCode::not_reproduced);
-    if (status == "running")
-        return static_cast<int>(ExitCode::interrupted);
-    return static_cast<int>(ExitCode::inconclusive);
 }
 
 std::string read_alert(const std::string& file, std::istream& in) {

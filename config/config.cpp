@@ -142,12 +142,10 @@ Result<Seconds> parse_duration(const std::string& text) {
         }
         const std::string unit = input.substr(end, unit_end - end);
         double scale = 0;
-        if (unit.empty() && !any && unit_end == input.size()) {
-            scale = 1;  // a bare number: seconds
+        if (unit == "s" || (unit.empty() && !any && unit_end == input.size())) {
+            scale = 1;  // seconds, or a bare number: seconds too
         } else if (unit == "ms") {
             scale = 0.001;
-        } else if (unit == "s") {
-            scale = 1;
         } else if (unit == "m" || unit == "min") {
             scale = 60;
         } else if (unit == "h") {
@@ -285,9 +283,10 @@ public:
             if (known.count(key) == 0) {
                 std::string list;
                 for (const auto& k : known) {
-                    list += (list.empty() ? "" : ", ") + k;
+                    list += list.empty() ? "" : ", ";
+                    list += k;
                 }
-                fail(prefix.empty() ? key : prefix + "." + key,
+                fail(prefix.empty() ? key : fmt::format("{}.{}", prefix, key),
                      fmt::format("unknown key (known keys{}: {})",
                                  prefix.empty() ? "" : " of [" + prefix + "]", list));
             }
@@ -352,7 +351,7 @@ public:
         }
         std::map<std::string, std::string> out;
         for (const auto& [name, value] : v.as_table()) {
-            out[name] = string_value(value, key + "." + name);
+            out[name] = string_value(value, fmt::format("{}.{}", key, name));
         }
         return out;
     }
@@ -963,7 +962,7 @@ std::string Config::build_fingerprint() const {
         key += "\nartifact " + artifact;
     }
     for (const auto& [name, value] : build.env) {
-        key += "\nenv " + name + "=" + value;
+        key += fmt::format("\nenv {}={}", name, value);
     }
     // Appended only when set, so fingerprints of configs without them stay as they were.
     if (!build.setup.empty()) {
@@ -985,7 +984,7 @@ std::string Config::probe_fingerprint() const {
     }
     key += "\nmetric " + probe.metric;
     for (const auto& [name, value] : probe.env) {
-        key += "\nenv " + name + "=" + value;
+        key += fmt::format("\nenv {}={}", name, value);
     }
     // Keys added later only enter the key when set, so configs without them
     // keep their fingerprint (and their samples stay reusable).

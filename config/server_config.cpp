@@ -54,9 +54,10 @@ public:
             if (known.count(key) == 0) {
                 std::string list;
                 for (const auto& k : known) {
-                    list += (list.empty() ? "" : ", ") + k;
+                    list += list.empty() ? "" : ", ";
+                    list += k;
                 }
-                fail(prefix.empty() ? key : prefix + "." + key,
+                fail(prefix.empty() ? key : fmt::format("{}.{}", prefix, key),
                      fmt::format("unknown key (known keys{}: {})",
                                  prefix.empty() ? "" : " of [" + prefix + "]", list));
             }
@@ -203,7 +204,7 @@ bool valid_http_url(const std::string& url) {
 Result<std::string> read_secret(const SecretSource& source) {
     if (!source.env.empty()) {
         const char* value = std::getenv(source.env.c_str());
-        const std::string secret = value == nullptr ? std::string() : trim(value);
+        std::string secret = value == nullptr ? std::string() : trim(value);
         if (secret.empty()) {
             return usage_error(
                 fmt::format("environment variable {} ({}) is not set or empty; "
@@ -220,7 +221,7 @@ Result<std::string> read_secret(const SecretSource& source) {
             return usage_error(fmt::format("cannot read the secret file {} ({})",
                                            source.file.string(), source.key));
         }
-        const std::string secret = trim(text.str());
+        std::string secret = trim(text.str());
         if (secret.empty()) {
             return usage_error(
                 fmt::format("the secret file {} ({}) is empty", source.file.string(), source.key));
@@ -482,7 +483,7 @@ Result<std::string> config_text_with_min_effect(const Config& config, double min
         return usage_error(fmt::format("{}: cannot rewrite min_effect: {}", config.file.string(),
                                        one_line(e.what())));
     }
-    const std::string text =
+    std::string text =
         fmt::format("# {}, with [decide] min_effect set by perfbisect (an alert's or a gate's threshold)\n{}",
                     config.file.string(), toml::format(root));
     auto check = parse_config(text, config.file.parent_path(), config.file.string());

@@ -17,9 +17,9 @@ namespace perfbisect {
 namespace {
 
 // Bounded copies of a run's output: enough to show why it failed.
-constexpr std::size_t k_max_text_bytes = 64 * 1024 * 1024;  // what a text metric may read
-constexpr std::size_t k_kept_output_bytes = 4096;           // per stream, kept for failed runs
-constexpr std::size_t k_reason_tail_bytes = 300;            // quoted in the one-line reason
+constexpr std::size_t k_max_text_bytes = 64UL * 1024 * 1024;  // what a text metric may read
+constexpr std::size_t k_kept_output_bytes = 4096;             // per stream, kept for failed runs
+constexpr std::size_t k_reason_tail_bytes = 300;              // quoted in the one-line reason
 
 std::string shorten(std::string text, std::size_t max_chars) {
     if (text.size() > max_chars) {

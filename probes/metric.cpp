@@ -223,7 +223,7 @@ Result<double> parse_callgrind_total(const std::string& text) {
                     return runtime_error(
                         fmt::format("callgrind output has an unreadable '{}' line", line));
                 }
-                *target = *value;
+                *target = value;
             }
         }
     }

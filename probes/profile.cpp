@@ -179,13 +179,15 @@ Result<FlatProfile> parse_callgrind_profile(std::string_view text) {
                 seen_events = true;
             } else if (line.starts_with("fn=")) {
                 auto name = resolve(line.substr(3));
-                if (!name)
+                if (!name) {
                     return std::unexpected(name.error());
+                }
                 fn = *name;
             } else if (line.starts_with("cfn=")) {
                 auto name = resolve(line.substr(4));
-                if (!name)
+                if (!name) {
                     return std::unexpected(name.error());
+                }
                 cfn = *name;
             } else if (line.starts_with("calls=")) {
                 call_pending = true;

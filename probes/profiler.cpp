@@ -14,7 +14,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-constexpr std::size_t k_report_bytes = 64 * 1024 * 1024;  // a perf report or profile we read
+constexpr std::size_t k_report_bytes = 64UL * 1024 * 1024;  // a perf report or profile we read
 constexpr std::size_t k_reason_tail_bytes = 300;
 
 std::string tail_of(const fs::path& stderr_path, const fs::path& stdout_path) {

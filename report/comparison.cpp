@@ -184,12 +184,15 @@ std::string render_comparison_markdown(const Comparison& c) {
 }
 
 Result<std::string> render_comparison(const Comparison& c, const std::string& format) {
-    if (format == "text")
+    if (format == "text") {
         return render_comparison_text(c);
-    if (format == "md")
+    }
+    if (format == "md") {
         return render_comparison_markdown(c);
-    if (format == "json")
+    }
+    if (format == "json") {
         return render_comparison_json(c);
+    }
     return usage_error(fmt::format("unknown format '{}' (use text, md or json)", format));
 }
 
@@ -267,12 +270,15 @@ std::string render_gate_markdown(const GateResult& g) {
 }
 
 Result<std::string> render_gate(const GateResult& g, const std::string& format) {
-    if (format == "text")
+    if (format == "text") {
         return render_gate_text(g);
-    if (format == "md")
+    }
+    if (format == "md") {
         return render_gate_markdown(g);
-    if (format == "json")
+    }
+    if (format == "json") {
         return render_gate_json(g);
+    }
     return usage_error(fmt::format("unknown format '{}' (use text, md or json)", format));
 }
 

@@ -135,8 +135,7 @@ std::string strip_plot(const SessionReport& r) {
 
 std::string percent(double fraction) { return percent_text(fraction); }
 
-std::string profile_section(const CulpritReport& c) {
-    const auto& p = *c.profile;
+std::string profile_section(const CulpritReport& c, const ProfileRecord& p) {
     std::string html = fmt::format(
         "<h2>Profile of <code>{}</code> vs its parent <code>{}</code> ({})</h2>\n",
         escape(c.commit.short_id()), escape(c.parent.short_id()), escape(p.tool));
@@ -226,7 +225,7 @@ td.num{text-align:right;font-variant-numeric:tabular-nums}code{font-size:95%}
     html += "<h2>Samples</h2>\n" + strip_plot(r) + "\n";
     for (const auto& c : r.culprits) {
         if (c.profile) {
-            html += profile_section(c);
+            html += profile_section(c, *c.profile);
         }
     }
     html += "<h2>Tested commits</h2><table id=tested><tr><th>pos</th><th>commit</th><th>subject</th>"

@@ -191,8 +191,10 @@ nlohmann::json comparison_json(const Comparison& c) {
         return out;
     };
     json profile = nullptr;
-    if (!r.culprits.empty() && r.culprits.front().profile) {
-        profile = profile_json(*r.culprits.front().profile);
+    if (!r.culprits.empty()) {
+        if (const auto& first = r.culprits.front().profile) {
+            profile = profile_json(*first);
+        }
     }
     return {{"schema_version", 1},
             {"kind", "compare"},

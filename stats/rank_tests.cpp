@@ -255,38 +255,38 @@ class DifferenceSelector {
     DifferenceSelector(std::span<const double> x, std::span<const double> y) {
         const std::size_t pairs = x.size() * y.size();
         if (pairs <= k_materialize_factor * (x.size() + y.size())) {
-            differences_.reserve(pairs);
+            m_differences.reserve(pairs);
             for (double yj : y) {
                 for (double xi : x) {
-                    differences_.push_back(yj - xi);
+                    m_differences.push_back(yj - xi);
                 }
             }
         } else {
-            sorted_ = sort_pair(x, y);
+            m_sorted = sort_pair(x, y);
         }
     }
 
     double at(std::size_t rank) {
-        if (differences_.empty()) {
-            return difference_order_statistic(sorted_.x(), sorted_.y(), rank);
+        if (m_differences.empty()) {
+            return difference_order_statistic(m_sorted.x(), m_sorted.y(), rank);
         }
         const std::size_t index = rank - 1;
-        if (index >= selected_) {
-            std::nth_element(differences_.begin() + static_cast<std::ptrdiff_t>(selected_),
-                             differences_.begin() + static_cast<std::ptrdiff_t>(index),
-                             differences_.end());
-            selected_ = index + 1;
+        if (index >= m_selected) {
+            std::nth_element(m_differences.begin() + static_cast<std::ptrdiff_t>(m_selected),
+                             m_differences.begin() + static_cast<std::ptrdiff_t>(index),
+                             m_differences.end());
+            m_selected = index + 1;
         }
-        return differences_[index];
+        return m_differences[index];
     }
 
   private:
     static constexpr std::size_t k_materialize_factor = 32;
-    SortedPair sorted_;
-    std::vector<double> differences_;
-    // The selected_ smallest differences are in differences_[0, selected_),
-    // the largest of them at selected_ - 1.
-    std::size_t selected_ = 0;
+    SortedPair m_sorted;
+    std::vector<double> m_differences;
+    // The m_selected smallest differences are in m_differences[0, m_selected),
+    // the largest of them at m_selected - 1.
+    std::size_t m_selected = 0;
 };
 
 // The rank cut-off k of the Moses interval (see hodges_lehmann), clamped to

@@ -14,7 +14,7 @@ namespace {
 std::string to_hex(const unsigned char* bytes, unsigned int size) {
     static constexpr char k_digits[] = "0123456789abcdef";
     std::string out;
-    out.reserve(size * 2);
+    out.reserve(std::size_t{size} * 2);
     for (unsigned int i = 0; i < size; ++i) {
         out += k_digits[bytes[i] >> 4];
         out += k_digits[bytes[i] & 0x0f];

@@ -73,6 +73,14 @@ class Fd {
     int m_fd;
 };
 
+// errno's text. Not strerror(): POSIX lets it share one buffer between
+// threads, and perfbisect serve starts processes from two (the bisect worker
+// and the notifier). strerrordesc_np (glibc 2.32) returns a constant string.
+std::string errno_text(int error) {
+    const char* text = ::strerrordesc_np(error);
+    return text != nullptr ? std::string(text) : fmt::format("error {}", error);
+}
+
 // Opens path (empty: /dev/null) close-on-exec, as a descriptor >= 3 so that
 // dup2() onto 0/1/2 in the child never clobbers another of our descriptors and
 // always clears close-on-exec on the target. Error: one-line message.
@@ -80,13 +88,13 @@ std::expected<Fd, std::string> open_fd(const std::filesystem::path& path, int fl
     const std::string name = path.empty() ? std::string("/dev/null") : path.string();
     Fd fd(::open(name.c_str(), flags | O_CLOEXEC, 0666));
     if (!fd.valid()) {
-        return std::unexpected(fmt::format("cannot open {}: {}", name, std::strerror(errno)));
+        return std::unexpected(fmt::format("cannot open {}: {}", name, errno_text(errno)));
     }
     if (fd.get() < 3) {
         Fd high(::fcntl(fd.get(), F_DUPFD_CLOEXEC, 3));
         if (!high.valid()) {
             return std::unexpected(
-                fmt::format("cannot duplicate fd for {}: {}", name, std::strerror(errno)));
+                fmt::format("cannot duplicate fd for {}: {}", name, errno_text(errno)));
         }
         fd = std::move(high);
     }
@@ -194,7 +202,9 @@ std::string ProcessResult::describe() const {
     return "succeeded";
 }
 
-ProcessResult RealProcessRunner::run(const ProcessSpec& spec) {
+namespace {
+
+ProcessResult run_process(const ProcessSpec& spec) {
     ProcessResult result;
     if (spec.argv.empty()) {
         result.error = "empty command";
@@ -350,6 +360,19 @@ ProcessResult RealProcessRunner::run(const ProcessSpec& spec) {
     result.system_seconds = seconds(usage.ru_stime);
     result.max_rss_kib = usage.ru_maxrss;  // Linux: KiB
     return result;
+}
+
+}  // namespace
+
+ProcessResult RealProcessRunner::run(const ProcessSpec& spec) {
+    if (m_common_env.empty()) {
+        return run_process(spec);
+    }
+    ProcessSpec with_common = spec;
+    for (const auto& [key, value] : m_common_env) {
+        with_common.env.try_emplace(key, value);
+    }
+    return run_process(with_common);
 }
 
 std::vector<int> available_cpus() {

@@ -10,6 +10,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace perfbisect {
@@ -66,7 +67,17 @@ public:
 // The real runner: Boost.Process spawn, setpgid, pidfd/wait4 for resource usage.
 class RealProcessRunner final : public ProcessRunner {
 public:
+    RealProcessRunner() = default;
+    // common_env is added to every child's environment (a spec.env entry of the
+    // same name wins). It is how a variable reaches all of a session's children
+    // without setenv(): this process's own environment is never written, since
+    // other threads (perfbisect serve's HTTP server, the notifier) may read it.
+    explicit RealProcessRunner(std::map<std::string, std::string> common_env)
+        : m_common_env(std::move(common_env)) {}
     ProcessResult run(const ProcessSpec& spec) override;
+
+private:
+    std::map<std::string, std::string> m_common_env;
 };
 
 // Reads at most max_bytes of a file (the tail if longer, prefixed by "…"):

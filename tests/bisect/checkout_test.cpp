@@ -90,6 +90,16 @@ TEST_CASE("checkout starts over when its index is missing or a checkout was cut 
     REQUIRE(repository->checkout(a, wt, temp / "wt.index", {}));
     CHECK_FALSE(fs::exists(wt / "stray.txt"));
     CHECK_FALSE(fs::exists(temp / "wt.index.busy"));
+
+    // A kill inside libgit2's checkout also leaves the index's lock file
+    // (e2e.sigkill once failed every later build with "the index is locked").
+    const std::string b = git.commit("b", {{"a.txt", "b\n"}});
+    write_file(temp / "wt.index.busy", a);
+    write_file(temp / "wt.index.lock", "");
+    const auto checked_out = repository->checkout(b, wt, temp / "wt.index", {});
+    REQUIRE(checked_out.has_value());
+    CHECK(read_file(wt / "a.txt") == "b\n");
+    CHECK_FALSE(fs::exists(temp / "wt.index.lock"));
 }
 
 TEST_CASE("checkout applies patches in memory; one that does not apply writes nothing",

@@ -130,6 +130,24 @@ if [ "$(id -u)" -eq 0 ] && command -v setpriv > /dev/null; then
 else
   echo "skip database: read-only (needs root and setpriv)"
 fi
+# Locked: another process holds the write lock for longer than the busy
+# timeout (10 s); the run gives up with the hint and nothing stored is lost.
+db="$WORK/locked.db"
+"$PERFBISECT" run --config "$WORK/ok.toml" --good good --bad bad --db "$db" -q > /dev/null
+before=$(samples "$db")
+mkfifo "$WORK/holder.fifo"
+sqlite3 "$db" < "$WORK/holder.fifo" > /dev/null &
+holder=$!
+exec 7> "$WORK/holder.fifo"
+echo "BEGIN IMMEDIATE; SELECT 'locked';" >&7
+sleep 0.5
+expect "database: locked" 1 "database is locked \(another process holds the database: wait for it to finish, or give another --db\)" -- \
+  $(run_with "$WORK/ok.toml" "$db")
+exec 7>&-  # end of its input: sqlite3 rolls back and exits
+wait "$holder"
+[ "$(samples "$db")" -eq "$before" ] || fail "locked: samples changed ($(samples "$db"), was $before)"
+[ "$(sqlite3 "$db" 'PRAGMA integrity_check')" = ok ] || fail "locked: integrity check failed"
+echo "ok   database: locked: $before samples kept, integrity ok"
 
 # --- A full disk: the file size limit reached while storing samples --------
 db="$WORK/full.db"

@@ -139,6 +139,23 @@ TEST_CASE("RealProcessRunner adds spec.env to the inherited environment", "[proc
     CHECK(std::getenv("PERFBISECT_TEST_NEW") == nullptr);  // the parent's environment is untouched
 }
 
+TEST_CASE("RealProcessRunner gives its common environment to every child, not to itself",
+          "[process]") {
+    TempDir dir;
+    RealProcessRunner runner(
+        {{"PERFBISECT_TEST_COMMON", "common"}, {"PERFBISECT_TEST_SHADOWED", "common"}});
+    auto spec = shell("printf '%s %s' \"$PERFBISECT_TEST_COMMON\" \"$PERFBISECT_TEST_SHADOWED\"");
+    spec.env = {{"PERFBISECT_TEST_SHADOWED", "spec"}};
+    for (const char* name : {"first.txt", "second.txt"}) {
+        spec.stdout_path = dir / name;
+        REQUIRE(runner.run(spec).succeeded());
+        CHECK(read_file(dir / name) == "common spec");
+    }
+    // Never setenv(): other threads may read this process's environment.
+    CHECK(std::getenv("PERFBISECT_TEST_COMMON") == nullptr);
+    CHECK(std::getenv("PERFBISECT_TEST_SHADOWED") == nullptr);
+}
+
 TEST_CASE("RealProcessRunner runs in the given working directory", "[process]") {
     TempDir dir;
     std::filesystem::create_directory(dir / "work");
