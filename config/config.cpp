@@ -579,6 +579,12 @@ void parse_gate(const ConfigReader& r, const toml::value& root, Config& config) 
 
 Result<Config> parse_config(const std::string& text, const std::filesystem::path& base_dir,
                             const std::string& origin) {
+    // TOML is UTF-8 by definition, and toml11 3.7 reads past the end of its
+    // buffer on some malformed sequences (found by fuzzing: tests/fuzz/corpus/config).
+    if (const auto where = not_utf8(text)) {
+        return usage_error(fmt::format("{}: not UTF-8 text ({}); save the config as UTF-8",
+                                       origin, *where));
+    }
     toml::value root;
     try {
         std::istringstream stream(text);

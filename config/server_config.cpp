@@ -279,6 +279,11 @@ Result<ListenAddress> parse_listen_address(const std::string& text) {
 Result<ServerConfig> parse_server_config(const std::string& text,
                                          const std::filesystem::path& base_dir,
                                          const std::string& origin) {
+    // As parse_config: toml11 3.7 must not see malformed UTF-8.
+    if (const auto where = not_utf8(text)) {
+        return usage_error(fmt::format("{}: not UTF-8 text ({}); save the config as UTF-8",
+                                       origin, *where));
+    }
     toml::value root;
     try {
         std::istringstream stream(text);

@@ -74,6 +74,22 @@ std::string one_line(std::string_view text) {
     return out;
 }
 
+std::optional<std::string> not_utf8(std::string_view text) {
+    std::size_t line = 1;
+    for (std::size_t at = 0; at < text.size();) {
+        const auto c = static_cast<unsigned char>(text[at]);
+        if (c < 0x80) {
+            line += c == '\n' ? 1 : 0;
+            ++at;
+        } else if (const std::size_t n = utf8_sequence(text.substr(at)); n > 0) {
+            at += n;
+        } else {
+            return fmt::format("line {}, byte {:#04x} at offset {}", line, c, at);
+        }
+    }
+    return std::nullopt;
+}
+
 std::string shorten(std::string_view text, std::size_t most) {
     if (text.size() <= most) {
         return std::string(text);

@@ -3,6 +3,7 @@
 // Small string helpers with no knowledge of perfbisect.
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -15,6 +16,9 @@ std::string trim(std::string_view text);
 // included) in one-line messages.
 std::string one_line(std::string_view text);
 std::vector<std::string> split_lines(std::string_view text);
+// Where text stops being well-formed UTF-8 ("line 3, byte 0xdf at offset 41"),
+// or nullopt when all of it is.
+std::optional<std::string> not_utf8(std::string_view text);
 // The text itself when at most `most` bytes, else its first `most` bytes and
 // "… (N bytes)": for quoting values of unbounded size in messages.
 std::string shorten(std::string_view text, std::size_t most = 40);

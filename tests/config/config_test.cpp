@@ -219,6 +219,13 @@ TEST_CASE("config errors name the key and the file", "[config]") {
         CHECK(message.find("invalid TOML") != std::string::npos);
         CHECK(message.find("c.toml") != std::string::npos);
     }
+    SECTION("bytes that are not UTF-8 are refused before toml11 sees them") {
+        // Found by fuzzing: toml11 3.7 read past its buffer on `'\xdfp'` (ASan).
+        const std::string text = std::string(k_minimal) + "# caf\xc3\xa9\nname = '\xdfp'\n";
+        const auto message = error_of(text);
+        CHECK(message.find("not UTF-8 text (line ") != std::string::npos);
+        CHECK(message.find("byte 0xdf at offset") != std::string::npos);
+    }
 }
 
 TEST_CASE("load_config resolves the repository against the file's directory", "[config]") {

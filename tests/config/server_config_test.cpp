@@ -146,6 +146,8 @@ TEST_CASE("server.toml: mistakes are usage errors naming the key", "[server_conf
     CHECK(error_of("[[route]]\ntest = \"t\"\nconfig = \"p\"\n[alerts]\neffect_fraction = 2\n")
               .find("alerts.effect_fraction") != std::string::npos);
     CHECK(error_of("[[route]\n").find("invalid TOML") != std::string::npos);
+    CHECK(error_of("[[route]]\ntest = '\xdfp'\n").find("not UTF-8 text (line 2, byte 0xdf") !=
+          std::string::npos);
 }
 
 TEST_CASE("listen addresses: host:port, [v6]:port, port 0", "[server_config]") {
