@@ -27,8 +27,10 @@ json parse_body(std::string_view body, const char* what) {
     }
     try {
         return json::parse(body.begin(), body.end());
-    } catch (const json::parse_error& e) {
-        // nlohmann's message names the byte and the problem; drop its "[json.exception…]" tag.
+    } catch (const json::exception& e) {
+        // parse_error, or out_of_range for a number beyond double (1e999; found
+        // by fuzzing). nlohmann's message names the byte and the problem; drop
+        // its "[json.exception…]" tag.
         std::string message = e.what();
         if (const auto tag = message.find("] ");
             message.starts_with("[json.") && tag != std::string::npos) {
