@@ -1,5 +1,6 @@
 #include "probes/metric.hpp"
 
+#include <cctype>
 #include <cerrno>
 #include <cmath>
 #include <cstdlib>
@@ -32,9 +33,50 @@ std::optional<double> to_number(const std::string& text) {
     return value;
 }
 
+// The first recursion or subroutine call in pattern ((?R), (?1), (?+1), (?-1),
+// (?&name), (?P>name)), or "". Boost.Regex accepts these Perl constructs
+// beyond ECMAScript, and a repeated call can keep one match busy for minutes
+// (found by fuzzing: `(a|(?1)*x)`); a metric pattern has no use for them.
+std::string recursion_in(std::string_view pattern) {
+    bool in_class = false;
+    for (std::size_t i = 0; i < pattern.size(); ++i) {
+        const char c = pattern[i];
+        if (c == '\\') {
+            ++i;  // an escaped character, whatever it is
+        } else if (in_class) {
+            in_class = c != ']';
+        } else if (c == '[') {
+            in_class = true;
+            if (i + 1 < pattern.size() && pattern[i + 1] == '^') {
+                ++i;
+            }
+            if (i + 1 < pattern.size() && pattern[i + 1] == ']') {
+                ++i;  // a leading ']' is a member, not the end
+            }
+        } else if (c == '(' && pattern.substr(i + 1, 1) == "?" && i + 2 < pattern.size()) {
+            const char k = pattern[i + 2];
+            const bool digit_after_sign =
+                (k == '+' || k == '-') && i + 3 < pattern.size() &&
+                std::isdigit(static_cast<unsigned char>(pattern[i + 3])) != 0;
+            if (k == 'R' || k == '&' || digit_after_sign || pattern.substr(i + 2, 2) == "P>" ||
+                std::isdigit(static_cast<unsigned char>(k)) != 0) {
+                const std::size_t end = pattern.find(')', i);
+                return std::string(pattern.substr(i, end == std::string_view::npos ? 3 : end - i + 1));
+            }
+        }
+    }
+    return "";
+}
+
 Result<MetricSpec> parse_regex(MetricSpec spec, const std::string& prefix) {
     spec.kind = MetricKind::regex;
     spec.argument = spec.text.substr(prefix.size());
+    if (const std::string call = recursion_in(spec.argument); !call.empty()) {
+        return usage_error(fmt::format(
+            "metric '{}': '{}' is a recursive call, which metric patterns do not allow (they "
+            "are ECMAScript syntax); write the pattern without it",
+            one_line(spec.text), one_line(call)));
+    }
     try {
         spec.compiled = std::make_shared<const CompiledPattern>(
             CompiledPattern{boost::regex(spec.argument, boost::regex::ECMAScript)});

@@ -102,6 +102,26 @@ TEST_CASE("regex metric survives outputs that overflowed std::regex's stack", "[
     CHECK(runaway.error().message.find("metric pattern '(?:a|1)*x(1)' on the probe's output: ") == 0);
 }
 
+TEST_CASE("regex metric refuses recursive calls, which can keep a match busy for minutes",
+          "[metric]") {
+    // Found by fuzzing: `(a|(?1)*x:%.]+)` over a short output ran for more than 10 s.
+    for (const char* pattern : {"(a|(?1)*x:%.]+)", "(a(?R)?b)", "(?<n>a(?&n)?)(1)", "(a(?-1)?)",
+                                "(?P<n>x(?P>n)?)", "(a(?+1))(b)"}) {
+        const auto spec = parse_metric(std::string("regex:") + pattern);
+        REQUIRE_FALSE(spec.has_value());
+        CHECK(spec.error().kind == ErrorKind::usage);
+        CHECK(spec.error().message.find("is a recursive call") != std::string::npos);
+    }
+    CHECK(parse_metric("regex:(a|(?1)*x)").error().message.find("'(?1)' is a recursive call") !=
+          std::string::npos);
+    // The same characters where they are not a call: escaped, in a class, modifiers.
+    for (const char* pattern : {"\\(?1 ([0-9]+)", "[(?1)]x([0-9]+)", "[]?(1]y([0-9]+)",
+                                "(?i)time: ([0-9]+)", "(?-i:T)ime ([0-9]+)", "(?:a|b)([0-9]+)"}) {
+        INFO(pattern);
+        CHECK(parse_metric(std::string("regex:") + pattern).has_value());
+    }
+}
+
 TEST_CASE("resource metrics come from the process result", "[metric]") {
     ProcessResult process;
     process.wall_seconds = 1.5;
