@@ -46,6 +46,9 @@ expect_usage_error "missing repository" "not a git repository" -- $(run "$WORK/m
 expect_usage_error "missing config" "cannot read config file" -- $(run "$WORK/none.toml" good bad)
 printf '[build\ncommand = "x"\n' > "$WORK/bad.toml"
 expect_usage_error "bad TOML" "invalid TOML" -- $(run "$WORK/bad.toml" good bad)
+{ cat "$WORK/ok.toml"; printf "# Latin-1, not UTF-8: caf\xe9\n"; } > "$WORK/latin1.toml"
+expect_usage_error "not UTF-8" "latin1.toml: not UTF-8 text \\(line [0-9]+, byte 0xe9 at offset [0-9]+\\); save the config as UTF-8" -- \
+  $(run "$WORK/latin1.toml" good bad)
 sed 's/^timeout = "1m"/timeut = "1m"/' "$WORK/ok.toml" > "$WORK/unknown.toml"
 expect_usage_error "unknown key" "build.timeut: unknown key" -- $(run "$WORK/unknown.toml" good bad)
 sed 's/^samples = 8/samples = "eight"/' "$WORK/ok.toml" > "$WORK/type.toml"
