@@ -455,8 +455,9 @@ void Cache::delete_session(const std::string& id) {
 
 void Cache::record_job(const std::string& session, const std::string& job_id,
                        const std::string& kind) {
-    m_db.prepare("INSERT OR REPLACE INTO executor_jobs (job_id, session_id, kind, started) "
-                 "VALUES (?,?,?,?)")
+    m_db.prepare(
+            "INSERT OR REPLACE INTO executor_jobs (job_id, session_id, kind, started) "
+            "VALUES (?,?,?,?)")
         .bind(1, job_id)
         .bind(2, session)
         .bind(3, kind)

@@ -528,15 +528,16 @@ void parse_executor(const ConfigReader& r, const toml::value& root, Config& conf
                              return std::isspace(c) != 0 || std::iscntrl(c) != 0;
                          });
         if (bad) {
-            r.fail(key, fmt::format("'{}' is not a Slurm name (one word, not starting with '-')",
-                                    name));
+            r.fail(key,
+                   fmt::format("'{}' is not a Slurm name (one word, not starting with '-')", name));
         }
         return name;
     };
     const auto* partition = r.find(*executor, "partition");
     if (partition == nullptr) {
-        r.fail("executor.partition",
-               "missing; kind = \"slurm\" needs the partition probe jobs run in (`sinfo` lists them)");
+        r.fail(
+            "executor.partition",
+            "missing; kind = \"slurm\" needs the partition probe jobs run in (`sinfo` lists them)");
     }
     e.partition = slurm_name(*partition, "executor.partition");
     if (const auto* v = r.find(*executor, "nodes")) {
@@ -557,7 +558,8 @@ void parse_executor(const ConfigReader& r, const toml::value& root, Config& conf
     if (const auto* v = r.find(*executor, "time_limit")) {
         e.time_limit = r.duration_value(*v, "executor.time_limit");
         if (e.time_limit.count() < 1) {
-            r.fail("executor.time_limit", "must be at least 1s (leave it out for the partition's default)");
+            r.fail("executor.time_limit",
+                   "must be at least 1s (leave it out for the partition's default)");
         }
     }
     if (const auto* v = r.find(*executor, "account")) {
@@ -574,7 +576,8 @@ void parse_executor(const ConfigReader& r, const toml::value& root, Config& conf
     if (const auto* v = r.find(*executor, "shared_dir")) {
         const std::filesystem::path dir = r.string_value(*v, "executor.shared_dir");
         if (dir.empty()) {
-            r.fail("executor.shared_dir", "is empty; give a directory every node sees at the same path");
+            r.fail("executor.shared_dir",
+                   "is empty; give a directory every node sees at the same path");
         }
         e.shared_dir = (dir.is_absolute() ? dir : base_dir / dir).lexically_normal();
     }
@@ -724,9 +727,9 @@ Result<Config> parse_config(const std::string& text, const std::filesystem::path
         ConfigReader r(origin);
         Config config;
         config.text = text;
-        r.check_keys(root, "",
-                     {"repo", "build", "probe", "decide", "budget", "cache", "profile", "gate",
-                      "executor"});
+        r.check_keys(
+            root, "",
+            {"repo", "build", "probe", "decide", "budget", "cache", "profile", "gate", "executor"});
 
         config.repo.path = base_dir;
         if (const auto* repo = section(r, root, "repo")) {

@@ -8,9 +8,9 @@
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
-#include <fstream>
 #include <cmath>
 #include <cstring>
+#include <fstream>
 #include <regex>
 
 #include <fmt/format.h>
@@ -26,7 +26,9 @@ namespace {
 
 constexpr std::size_t k_said_bytes = 2048;  // of salloc's or sinfo's output, quoted in messages
 
-std::string job_name_of(const std::string& session) { return "perfbisect-" + session; }
+std::string job_name_of(const std::string& session) {
+    return "perfbisect-" + session;
+}
 
 std::vector<std::string> split_words(const std::string& text) {
     std::vector<std::string> words;
@@ -69,7 +71,8 @@ ControlResult run_slurm_control(const std::vector<std::string>& argv) {
     posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
     std::vector<char*> args;
     for (const auto& arg : argv) {
-        args.push_back(const_cast<char*>(arg.c_str()));  // NOLINT(cppcoreguidelines-pro-type-const-cast)
+        args.push_back(
+            const_cast<char*>(arg.c_str()));  // NOLINT(cppcoreguidelines-pro-type-const-cast)
     }
     args.push_back(nullptr);
     pid_t pid = 0;
@@ -165,9 +168,10 @@ ProcessResult SlurmProcessRunner::run(const ProcessSpec& spec) {
             }
         } else {
             // Stays recorded: the next run or resume of the session cancels it.
-            spdlog::warn("scancel {} failed ({}); the job stays recorded and is cancelled when "
-                         "the session is resumed",
-                         id, one_line(cancelled.output));
+            spdlog::warn(
+                "scancel {} failed ({}); the job stays recorded and is cancelled when "
+                "the session is resumed",
+                id, one_line(cancelled.output));
         }
     };
 
@@ -223,20 +227,25 @@ SlurmExecutor::SlurmExecutor(const ExecutorConfig& config, Cache& cache, std::st
       m_scratch_dir(config.shared_dir.empty() ? work_dir / "scratch"
                                               : config.shared_dir / "scratch"),
       m_control(std::move(control)),
-      m_probe_runner(local,
-                     SlurmJobOptions{job_name_of(m_session), config.partition, config.exclusive,
-                                     config.time_limit.count(), config.account, config.extra_args,
-                                     "probe"},
-                     JobLedger{[this](const std::string& id, const std::string& kind) {
-                                   m_cache.record_job(m_session, id, kind);
-                               },
-                               [this](const std::string& id) { m_cache.forget_job(id); }},
-                     m_scratch_dir, m_control) {
+      m_probe_runner(
+          local,
+          SlurmJobOptions{job_name_of(m_session), config.partition, config.exclusive,
+                          config.time_limit.count(), config.account, config.extra_args, "probe"},
+          JobLedger{[this](const std::string& id, const std::string& kind) {
+                        m_cache.record_job(m_session, id, kind);
+                    },
+                    [this](const std::string& id) { m_cache.forget_job(id); }},
+          m_scratch_dir, m_control) {
     if (!config.build_partition.empty()) {
         m_build_runner = std::make_unique<SlurmProcessRunner>(
             local,
-            SlurmJobOptions{job_name_of(m_session), config.build_partition, false, 0,
-                            config.account, {}, "build"},
+            SlurmJobOptions{job_name_of(m_session),
+                            config.build_partition,
+                            false,
+                            0,
+                            config.account,
+                            {},
+                            "build"},
             JobLedger{[this](const std::string& id, const std::string& kind) {
                           m_cache.record_job(m_session, id, kind);
                       },
@@ -317,8 +326,8 @@ Result<std::string> SlurmExecutor::prepare() {
     // What an earlier process of this session left: the jobs it recorded,
     // and any of its name (one killed between allocation and record).
     std::vector<std::string> jobs = m_cache.jobs_of(m_session);
-    const ControlResult listed = m_control(
-        {"squeue", "--noheader", "--name=" + job_name_of(m_session), "--format=%i"});
+    const ControlResult listed =
+        m_control({"squeue", "--noheader", "--name=" + job_name_of(m_session), "--format=%i"});
     if (listed.started && listed.exit_code == 0) {
         for (const auto& id : split_words(listed.output)) {
             if (std::find(jobs.begin(), jobs.end(), id) == jobs.end()) {

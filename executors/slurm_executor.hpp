@@ -24,10 +24,10 @@ namespace perfbisect {
 
 // What SlurmProcessRunner asks for each job.
 struct SlurmJobOptions {
-    std::string job_name;                 // perfbisect-<session>: squeue shows whose job it is
+    std::string job_name;  // perfbisect-<session>: squeue shows whose job it is
     std::string partition;
     bool exclusive = true;
-    double time_limit_seconds = 0;        // 0: the partition's default
+    double time_limit_seconds = 0;  // 0: the partition's default
     std::string account;
     std::vector<std::string> extra_args;  // more salloc options
     std::string kind = "probe";           // "probe" or "build", as recorded in the cache
@@ -67,8 +67,7 @@ std::string parse_allocated_job(const std::string& salloc_output);
 class SlurmProcessRunner final : public ProcessRunner {
 public:
     SlurmProcessRunner(ProcessRunner& inner, SlurmJobOptions options, JobLedger ledger,
-                       std::filesystem::path scratch_dir,
-                       SlurmControl control = run_slurm_control);
+                       std::filesystem::path scratch_dir, SlurmControl control = run_slurm_control);
     ProcessResult run(const ProcessSpec& spec) override;
 
 private:

@@ -507,7 +507,8 @@ TEST_CASE("[executor] is local by default and reads every slurm key", "[config]"
     CHECK(explicit_local->executor.kind == ExecutorKind::local);
     CHECK(explicit_local->probe_fingerprint() == local->probe_fingerprint());
 
-    auto minimal = parse(std::string(k_slurm_probe) + "[executor]\nkind = \"slurm\"\npartition = \"bench\"\n");
+    auto minimal =
+        parse(std::string(k_slurm_probe) + "[executor]\nkind = \"slurm\"\npartition = \"bench\"\n");
     REQUIRE(minimal.has_value());
     CHECK(minimal->executor.slurm());
     CHECK(minimal->executor.partition == "bench");
@@ -550,15 +551,18 @@ TEST_CASE("[executor] errors are one line naming the key", "[config]") {
     CHECK(error_of(std::string(k_minimal) + "[executor]\nkind = \"k8s\"\n")
               .find("executor.kind: 'k8s' is not an executor") != std::string::npos);
     CHECK(error_of(slurm).find("executor.partition: missing") != std::string::npos);
-    CHECK(error_of(slurm + "partition = \"a b\"\n").find("executor.partition") != std::string::npos);
-    CHECK(error_of(slurm + "partition = \"--all\"\n").find("not a Slurm name") != std::string::npos);
-    CHECK(error_of(slurm + "partition = \"p\"\nnodes = 0\n").find("executor.nodes") != std::string::npos);
+    CHECK(error_of(slurm + "partition = \"a b\"\n").find("executor.partition") !=
+          std::string::npos);
+    CHECK(error_of(slurm + "partition = \"--all\"\n").find("not a Slurm name") !=
+          std::string::npos);
+    CHECK(error_of(slurm + "partition = \"p\"\nnodes = 0\n").find("executor.nodes") !=
+          std::string::npos);
     CHECK(error_of(slurm + "partition = \"p\"\nnodes = 4\n").find("only 1 is supported") !=
           std::string::npos);
     CHECK(error_of(slurm + "partition = \"p\"\nexclusive = \"yes\"\n").find("executor.exclusive") !=
           std::string::npos);
-    CHECK(error_of(slurm + "partition = \"p\"\ntime_limit = \"soon\"\n").find("executor.time_limit") !=
-          std::string::npos);
+    CHECK(error_of(slurm + "partition = \"p\"\ntime_limit = \"soon\"\n")
+              .find("executor.time_limit") != std::string::npos);
     CHECK(error_of(slurm + "partition = \"p\"\nextra_args = \"--qos=x\"\n")
               .find("executor.extra_args: expected an array") != std::string::npos);
     CHECK(error_of(slurm + "partition = \"p\"\nshared_dir = \"\"\n").find("executor.shared_dir") !=
@@ -570,10 +574,12 @@ TEST_CASE("[executor] errors are one line naming the key", "[config]") {
     // What perfbisect measures of srun is not the probe on its node.
     CHECK(error_of(std::string(k_minimal) + "[executor]\nkind = \"slurm\"\npartition = \"p\"\n")
               .find("probe.metric: 'wall' cannot be measured") != std::string::npos);
-    CHECK(error_of("[build]\ncommand = \"m\"\n[probe]\ncommand = \"x\"\nmetric = \"regex:t ([0-9]+)\"\n"
-                   "metrics = [\"maxrss\"]\n[executor]\nkind = \"slurm\"\npartition = \"p\"\n")
+    CHECK(error_of(
+              "[build]\ncommand = \"m\"\n[probe]\ncommand = \"x\"\nmetric = \"regex:t ([0-9]+)\"\n"
+              "metrics = [\"maxrss\"]\n[executor]\nkind = \"slurm\"\npartition = \"p\"\n")
               .find("probe.metrics: 'maxrss'") != std::string::npos);
-    CHECK(error_of("[build]\ncommand = \"m\"\n[probe]\ncommand = \"x\"\nmetric = \"regex:t ([0-9]+)\"\n"
-                   "cpus = [1]\n[executor]\nkind = \"slurm\"\npartition = \"p\"\n")
+    CHECK(error_of(
+              "[build]\ncommand = \"m\"\n[probe]\ncommand = \"x\"\nmetric = \"regex:t ([0-9]+)\"\n"
+              "cpus = [1]\n[executor]\nkind = \"slurm\"\npartition = \"p\"\n")
               .find("probe.cpus") != std::string::npos);
 }

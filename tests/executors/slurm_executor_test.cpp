@@ -8,8 +8,8 @@
 #include "tests/support/temp_dir.hpp"
 
 using namespace perfbisect;
-using perfbisect::testing::TempDir;
 using perfbisect::testing::read_file;
+using perfbisect::testing::TempDir;
 using perfbisect::testing::write_file;
 
 namespace {
@@ -52,8 +52,9 @@ TEST_CASE("slurm_time and parse_allocated_job", "[executor]") {
     CHECK(slurm_time(5400.2) == "1:30:01");
     CHECK(slurm_time(0) == "0:00:01");
     CHECK(parse_allocated_job("salloc: Granted job allocation 17\n") == "17");
-    CHECK(parse_allocated_job("salloc: Pending job allocation 18\nsalloc: job 18 queued and waiting "
-                              "for resources\nsalloc: Granted job allocation 18\n") == "18");
+    CHECK(
+        parse_allocated_job("salloc: Pending job allocation 18\nsalloc: job 18 queued and waiting "
+                            "for resources\nsalloc: Granted job allocation 18\n") == "18");
     CHECK(parse_allocated_job("salloc: Pending job allocation 19\n").empty());
     CHECK(parse_allocated_job("salloc: error: invalid partition specified: nope\n").empty());
 }
@@ -110,16 +111,18 @@ TEST_CASE("a process runs as a Slurm job: salloc, srun into it, scancel", "[exec
     CHECK(controls[0] == std::vector<std::string>{"scancel", "42"});
 
     SECTION("not exclusive, no time limit, no account") {
-        SlurmProcessRunner plain(inner, SlurmJobOptions{"perfbisect-abc", "bench", false, 0, "", {}, "probe"},
-                                 ledger, dir.path(), [&](const std::vector<std::string>&) {
-                                     return ControlResult{true, 0, ""};
-                                 });
+        SlurmProcessRunner plain(
+            inner, SlurmJobOptions{"perfbisect-abc", "bench", false, 0, "", {}, "probe"}, ledger,
+            dir.path(), [&](const std::vector<std::string>&) {
+                return ControlResult{true, 0, ""};
+            });
         inner.specs.clear();
         plain.run(spec);
         const auto& argv = inner.specs.at(0).argv;
         CHECK_FALSE(has(argv, "--exclusive"));
-        CHECK(std::none_of(argv.begin(), argv.end(),
-                           [](const std::string& a) { return a.starts_with("--time") || a.starts_with("--account"); }));
+        CHECK(std::none_of(argv.begin(), argv.end(), [](const std::string& a) {
+            return a.starts_with("--time") || a.starts_with("--account");
+        }));
     }
 }
 
@@ -130,12 +133,13 @@ TEST_CASE("a failed allocation is a run that did not start, saying why", "[execu
     inner.salloc_exit = 1;
     std::vector<std::vector<std::string>> controls;
     int recorded = 0;
-    SlurmProcessRunner runner(inner, SlurmJobOptions{"perfbisect-abc", "nope", true, 0, "", {}, "probe"},
-                              JobLedger{[&](const std::string&, const std::string&) { ++recorded; }, {}},
-                              dir.path(), [&](const std::vector<std::string>& argv) {
-                                  controls.push_back(argv);
-                                  return ControlResult{true, 0, ""};
-                              });
+    SlurmProcessRunner runner(
+        inner, SlurmJobOptions{"perfbisect-abc", "nope", true, 0, "", {}, "probe"},
+        JobLedger{[&](const std::string&, const std::string&) { ++recorded; }, {}}, dir.path(),
+        [&](const std::vector<std::string>& argv) {
+            controls.push_back(argv);
+            return ControlResult{true, 0, ""};
+        });
     ProcessSpec spec;
     spec.argv = {"./bench"};
     spec.stderr_path = dir / "err";
@@ -199,14 +203,15 @@ TEST_CASE("the Slurm executor records job ids and cancels what a dead run left",
     CHECK(executor.scratch_dir() == dir / "work" / "scratch");
     {
         Watching watching(inner, cache, recorded_during_run);
-        SlurmProcessRunner runner(watching, SlurmJobOptions{"perfbisect-s1", "bench", true, 0, "", {}, "probe"},
-                                  JobLedger{[&](const std::string& id, const std::string& kind) {
-                                                cache.record_job("s1", id, kind);
-                                            },
-                                            [&](const std::string& id) { cache.forget_job(id); }},
-                                  dir.path(), [](const std::vector<std::string>&) {
-                                      return ControlResult{true, 0, ""};
-                                  });
+        SlurmProcessRunner runner(
+            watching, SlurmJobOptions{"perfbisect-s1", "bench", true, 0, "", {}, "probe"},
+            JobLedger{[&](const std::string& id, const std::string& kind) {
+                          cache.record_job("s1", id, kind);
+                      },
+                      [&](const std::string& id) { cache.forget_job(id); }},
+            dir.path(), [](const std::vector<std::string>&) {
+                return ControlResult{true, 0, ""};
+            });
         runner.run(spec);
         CHECK(recorded_during_run == std::vector<std::string>{"42"});
         CHECK(cache.jobs_of("s1").empty());
@@ -240,7 +245,9 @@ TEST_CASE("the Slurm executor refuses a partition the cluster does not have", "[
     config.partition = "nope";
     ScriptedRunner inner;
     SlurmExecutor missing(config, cache, "s1", inner, dir / "work",
-                          [](const std::vector<std::string>&) { return ControlResult{true, 0, ""}; });
+                          [](const std::vector<std::string>&) {
+                              return ControlResult{true, 0, ""};
+                          });
     auto said = missing.prepare();
     REQUIRE_FALSE(said.has_value());
     CHECK(said.error().kind == ErrorKind::usage);
@@ -265,7 +272,9 @@ TEST_CASE("with shared_dir, artifacts are copied there once and the probe sees t
     config.shared_dir = dir / "shared";
     ScriptedRunner inner;
     SlurmExecutor executor(config, cache, "s1", inner, dir / "work",
-                           [](const std::vector<std::string>&) { return ControlResult{true, 0, ""}; });
+                           [](const std::vector<std::string>&) {
+                               return ControlResult{true, 0, ""};
+                           });
     CHECK(executor.scratch_dir() == dir / "shared" / "scratch");
     const auto artifacts = dir / "work" / "artifacts" / "fp" / "tree1";
     write_file(artifacts / "bench.sh", "echo hi\n");
