@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include "executors/executor.hpp"
 #include "util/interrupt.hpp"
 #include "util/machine.hpp"
 
@@ -130,10 +131,19 @@ Outcome run_session(Cache& cache, const std::string& session, const Config& conf
     const auto work = cache.path().parent_path() / "work";
     const CommitRange range = cache.load_range(session);
     ArtifactStore store(cache, work / "artifacts", config.cache.max_artifacts_size);
-    LocalBuilder builder(*repository, runner, store, config.build, config.build_fingerprint(),
+    // Where probe runs (and, with a build partition, builds) execute: here,
+    // or as Slurm jobs named after the session ([executor]).
+    const auto executor = make_executor(config.executor, cache, session, runner, work);
+    LocalBuilder builder(*repository, executor->build_runner(), store, config.build,
+                         config.build_fingerprint(),
                          BuildPlace{work, "session-" + session, {range.good().id, range.bad().id}});
-    CommandProber prober(runner, config.probe, work / "scratch");
-    value_or_throw(prober.check_machine());
+    CommandProber command_prober(executor->probe_runner(), config.probe, executor->scratch_dir());
+    PlacedProber prober(*executor, command_prober);
+    value_or_throw(command_prober.check_machine());
+    if (const std::string said = value_or_throw(executor->prepare()); !said.empty()) {
+        cache.append_event(session, "session", said);
+        fmt::print(stderr, "perfbisect: {}\n", said);
+    }
     CommandProfiler profiler(runner, config.probe, config.profile);
     if (config.profile.enabled()) {
         value_or_throw(profiler.check_machine(work / "scratch"));

@@ -181,6 +181,19 @@ CREATE INDEX samples_for_reuse ON samples (commit_id, build_fingerprint, probe_f
 CREATE INDEX builds_by_session ON builds (session_id);
 CREATE INDEX metric_values_by_commit ON metric_values (commit_id, run);
 )sql",
+    // 6: jobs a session has running on a cluster ([executor] kind = "slurm"),
+    // recorded when a job starts and deleted when it ends: what a process
+    // that was killed left behind, for the next holder to cancel. IF NOT
+    // EXISTS, so the entry can be renumbered when parallel work lands first.
+    R"sql(
+CREATE TABLE IF NOT EXISTS executor_jobs (
+    job_id TEXT PRIMARY KEY,
+    session_id TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    started REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS executor_jobs_by_session ON executor_jobs (session_id);
+)sql",
 };
 
 static_assert(std::size(k_migrations) == Cache::k_schema_version);
@@ -430,13 +443,41 @@ void Cache::set_progress(const std::string& id, const std::string& progress) {
 
 void Cache::delete_session(const std::string& id) {
     Transaction tx(m_db);
-    for (const char* table : {"metric_values", "samples", "events", "commits", "sessions"}) {
+    for (const char* table :
+         {"metric_values", "samples", "events", "commits", "executor_jobs", "sessions"}) {
         m_db.prepare(fmt::format("DELETE FROM {} WHERE {} = ?", table,
                                  std::string_view(table) == "sessions" ? "id" : "session_id"))
             .bind(1, id)
             .run();
     }
     tx.commit();
+}
+
+void Cache::record_job(const std::string& session, const std::string& job_id,
+                       const std::string& kind) {
+    m_db.prepare(
+            "INSERT OR REPLACE INTO executor_jobs (job_id, session_id, kind, started) "
+            "VALUES (?,?,?,?)")
+        .bind(1, job_id)
+        .bind(2, session)
+        .bind(3, kind)
+        .bind(4, now_seconds())
+        .run();
+}
+
+void Cache::forget_job(const std::string& job_id) {
+    m_db.prepare("DELETE FROM executor_jobs WHERE job_id = ?").bind(1, job_id).run();
+}
+
+std::vector<std::string> Cache::jobs_of(const std::string& session) {
+    Statement s = m_db.prepare(
+        "SELECT job_id FROM executor_jobs WHERE session_id = ? ORDER BY started, job_id");
+    s.bind(1, session);
+    std::vector<std::string> out;
+    while (s.step()) {
+        out.push_back(s.column_text(0));
+    }
+    return out;
 }
 
 std::optional<ProcessIdentity> Cache::acquire_lease(const std::string& id,

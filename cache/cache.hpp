@@ -134,7 +134,7 @@ struct EventRecord {
 
 class Cache {
 public:
-    static constexpr int k_schema_version = 5;
+    static constexpr int k_schema_version = 6;
 
     // Opens or creates the database (and its directory), migrating an older
     // schema; a newer schema is an error telling to upgrade perfbisect.
@@ -173,6 +173,14 @@ public:
                                                  bool take_over = false);
     // Gives the lease up if self holds it.
     void release_lease(const std::string& id, const ProcessIdentity& self);
+
+    // Jobs on a cluster ([executor] kind = "slurm") that a session has
+    // running: recorded before the job does any work, forgotten once it has
+    // ended or was cancelled, so those still listed after the process died are
+    // the ones to cancel. kind: "probe" or "build".
+    void record_job(const std::string& session, const std::string& job_id, const std::string& kind);
+    void forget_job(const std::string& job_id);
+    std::vector<std::string> jobs_of(const std::string& session);
 
     // Machines.
     void store_machine(const MachineInfo& machine);

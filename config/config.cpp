@@ -2,6 +2,7 @@
 #include "config/config.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <fstream>
 #include <set>
@@ -81,6 +82,10 @@ const char* to_string(ReuseScope scope) {
         case ReuseScope::none: return "none";
         default: return "same-machine";
     }
+}
+
+const char* to_string(ExecutorKind kind) {
+    return kind == ExecutorKind::slurm ? "slurm" : "local";
 }
 
 Result<std::uint64_t> parse_size(const std::string& text) {
@@ -483,6 +488,118 @@ void parse_profile(const ConfigReader& r, const toml::value& root, Config& confi
     }
 }
 
+// [executor]: where probe runs execute. Checked against [probe] too: with
+// Slurm the probe runs on another node, so what perfbisect measures of the
+// process it starts here (srun) is not the benchmark's.
+void parse_executor(const ConfigReader& r, const toml::value& root, Config& config,
+                    const std::filesystem::path& base_dir) {
+    const toml::value* executor = section(r, root, "executor");
+    if (executor == nullptr) {
+        return;
+    }
+    r.check_keys(*executor, "executor",
+                 {"kind", "partition", "nodes", "exclusive", "time_limit", "account", "extra_args",
+                  "shared_dir", "build_partition"});
+    ExecutorConfig& e = config.executor;
+    if (const auto* v = r.find(*executor, "kind")) {
+        const std::string kind = r.string_value(*v, "executor.kind");
+        if (kind == "local") {
+            e.kind = ExecutorKind::local;
+        } else if (kind == "slurm") {
+            e.kind = ExecutorKind::slurm;
+        } else {
+            r.fail("executor.kind",
+                   fmt::format("'{}' is not an executor (use \"local\" or \"slurm\")", kind));
+        }
+    }
+    if (!e.slurm()) {
+        for (const auto& [key, value] : executor->as_table()) {
+            if (key != "kind") {
+                r.fail("executor." + key, "only used with kind = \"slurm\"; remove it or set kind");
+            }
+        }
+        return;
+    }
+    // A Slurm name (partition, account): one word that srun cannot take for an option.
+    auto slurm_name = [&](const toml::value& v, const std::string& key) {
+        std::string name = r.string_value(v, key);
+        const bool bad = name.empty() || name.front() == '-' ||
+                         std::any_of(name.begin(), name.end(), [](unsigned char c) {
+                             return std::isspace(c) != 0 || std::iscntrl(c) != 0;
+                         });
+        if (bad) {
+            r.fail(key,
+                   fmt::format("'{}' is not a Slurm name (one word, not starting with '-')", name));
+        }
+        return name;
+    };
+    const auto* partition = r.find(*executor, "partition");
+    if (partition == nullptr) {
+        r.fail(
+            "executor.partition",
+            "missing; kind = \"slurm\" needs the partition probe jobs run in (`sinfo` lists them)");
+    }
+    e.partition = slurm_name(*partition, "executor.partition");
+    if (const auto* v = r.find(*executor, "nodes")) {
+        const auto nodes = r.integer_value(*v, "executor.nodes");
+        if (nodes < 1) {
+            r.fail("executor.nodes", "must be at least 1");
+        }
+        if (nodes > 1) {
+            r.fail("executor.nodes",
+                   "only 1 is supported yet (probe jobs run one at a time; measuring on several "
+                   "nodes at once needs the parallel search, docs/slurm.md); set nodes = 1");
+        }
+        e.nodes = static_cast<int>(nodes);
+    }
+    if (const auto* v = r.find(*executor, "exclusive")) {
+        e.exclusive = r.bool_value(*v, "executor.exclusive");
+    }
+    if (const auto* v = r.find(*executor, "time_limit")) {
+        e.time_limit = r.duration_value(*v, "executor.time_limit");
+        if (e.time_limit.count() < 1) {
+            r.fail("executor.time_limit",
+                   "must be at least 1s (leave it out for the partition's default)");
+        }
+    }
+    if (const auto* v = r.find(*executor, "account")) {
+        e.account = slurm_name(*v, "executor.account");
+    }
+    if (const auto* v = r.find(*executor, "extra_args")) {
+        e.extra_args = r.string_array(*v, "executor.extra_args");
+        for (const auto& arg : e.extra_args) {
+            if (arg.empty()) {
+                r.fail("executor.extra_args", "an empty argument; remove it");
+            }
+        }
+    }
+    if (const auto* v = r.find(*executor, "shared_dir")) {
+        const std::filesystem::path dir = r.string_value(*v, "executor.shared_dir");
+        if (dir.empty()) {
+            r.fail("executor.shared_dir",
+                   "is empty; give a directory every node sees at the same path");
+        }
+        e.shared_dir = (dir.is_absolute() ? dir : base_dir / dir).lexically_normal();
+    }
+    if (const auto* v = r.find(*executor, "build_partition")) {
+        e.build_partition = slurm_name(*v, "executor.build_partition");
+    }
+    for (const auto& metric : probe_metric_texts(config.probe)) {
+        if (metric == "wall" || metric == "cpu" || metric == "maxrss") {
+            r.fail(metric == config.probe.metric ? "probe.metric" : "probe.metrics",
+                   fmt::format("'{}' cannot be measured with [executor] kind = \"slurm\" (it "
+                               "would time srun here, not the probe on its node); use a metric "
+                               "the probe prints, e.g. regex:, json: or google-benchmark:",
+                               metric));
+        }
+    }
+    if (!config.probe.cpus.empty()) {
+        r.fail("probe.cpus",
+               "cannot pin a probe that runs on another node; remove it and give Slurm's "
+               "binding in [executor] extra_args (e.g. \"--cpu-bind=map_cpu:1\")");
+    }
+}
+
 void parse_gate(const ConfigReader& r, const toml::value& root, Config& config) {
     const toml::value* gate = section(r, root, "gate");
     if (gate == nullptr) {
@@ -616,8 +733,9 @@ Result<Config> parse_config(const std::string& text, const std::filesystem::path
         ConfigReader r(origin);
         Config config;
         config.text = text;
-        r.check_keys(root, "",
-                     {"repo", "build", "probe", "decide", "budget", "cache", "profile", "gate"});
+        r.check_keys(
+            root, "",
+            {"repo", "build", "probe", "decide", "budget", "cache", "profile", "gate", "executor"});
 
         config.repo.path = base_dir;
         if (const auto* repo = section(r, root, "repo")) {
@@ -936,6 +1054,7 @@ Result<Config> parse_config(const std::string& text, const std::filesystem::path
         }
         parse_profile(r, root, config, probe_placeholders);
         parse_gate(r, root, config);
+        parse_executor(r, root, config, base_dir);
         return config;
     } catch (const Failure& failure) {
         return std::unexpected(failure.error());
@@ -1008,6 +1127,14 @@ std::string Config::probe_fingerprint() const {
     }
     if (probe.runs_per_sample != 1) {
         key += fmt::format("\nruns_per_sample {}", probe.runs_per_sample);
+    }
+    // Samples measured on a cluster's nodes are not comparable with this
+    // machine's: the partition is where they come from.
+    if (executor.slurm()) {
+        key += "\nslurm " + executor.partition;
+        for (const auto& arg : executor.extra_args) {
+            key += "\nslurm-arg " + arg;
+        }
     }
     return fnv1a_hex(key);
 }

@@ -88,6 +88,26 @@ struct ProbeConfig {
                                         // (regex, json …), e.g. "ms"; "" = not said
 };
 
+// Where probe runs execute ([executor]): on this machine, or as Slurm jobs.
+enum class ExecutorKind { local, slurm };
+
+// [executor]. With kind = slurm every probe run is one Slurm job
+// (salloc --no-shell, then srun into it; executors/slurm_runner.hpp).
+struct ExecutorConfig {
+    ExecutorKind kind = ExecutorKind::local;
+    std::string partition;                // slurm: required
+    int nodes = 1;                        // nodes measuring in parallel; only 1 for now
+    bool exclusive = true;                // --exclusive: no other job shares the node
+    Seconds time_limit{0};                // --time per job; 0 = the partition's default
+    std::string account;                  // --account; "" = the user's default
+    std::vector<std::string> extra_args;  // more salloc options, e.g. "--constraint=fast"
+    std::filesystem::path shared_dir;     // visible at the same path on every node; "" = none
+                                          // needed (work/ is shared, or one node)
+    std::string build_partition;          // builds run as jobs there; "" = builds run here
+
+    bool slurm() const { return kind == ExecutorKind::slurm; }
+};
+
 struct DecideConfig {
     double min_effect = 0.02;  // relative, 0.02 = 2 %: the smallest regression worth finding
     int samples = 6;           // first batch per commit; unclear comparisons double it
@@ -155,6 +175,7 @@ struct Config {
     CacheConfig cache;
     ProfileConfig profile;
     GateConfig gate;
+    ExecutorConfig executor;
 
     // The decision metric's unit: the metric's own (s, KiB, instructions) or
     // `[probe] unit`.
@@ -190,6 +211,7 @@ const char* to_string(Direction direction);
 const char* to_string(BuildStrategy strategy);
 const char* to_string(ProfileTool tool);
 const char* to_string(ReuseScope scope);
+const char* to_string(ExecutorKind kind);
 
 // The metrics a run records: the decision metric first, then those of
 // `metrics` that differ from it, in order.

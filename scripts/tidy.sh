@@ -6,7 +6,7 @@
 #
 # FILEs are .cpp files of the product (relative to the repository root or
 # absolute); without them, every source of perfbisect_core and the executable:
-# alerts, bisect, builders, cache, cli, config, probes, report, stats, util.
+# alerts, bisect, builders, cache, cli, config, executors, probes, report, stats, util.
 # Their headers are checked through the sources that include them
 # (.clang-tidy's HeaderFilterRegex).
 #

@@ -490,3 +490,103 @@ maxrss = { max = "300MiB", min = 1024 }
     CHECK(error_of(std::string(k_minimal) + "[gate]\nmaximum = 3\n").find("unknown key") !=
           std::string::npos);
 }
+
+namespace {
+
+const char* const k_slurm_probe = R"toml(
+[build]
+command = "make"
+[probe]
+command = ["{artifacts}/bench"]
+metric = "regex:time: ([0-9.]+)"
+)toml";
+
+}  // namespace
+
+TEST_CASE("[executor] is local by default and reads every slurm key", "[config]") {
+    auto local = parse(k_minimal);
+    REQUIRE(local.has_value());
+    CHECK(local->executor.kind == ExecutorKind::local);
+    CHECK_FALSE(local->executor.slurm());
+
+    auto explicit_local = parse(std::string(k_minimal) + "[executor]\nkind = \"local\"\n");
+    REQUIRE(explicit_local.has_value());
+    CHECK(explicit_local->executor.kind == ExecutorKind::local);
+    CHECK(explicit_local->probe_fingerprint() == local->probe_fingerprint());
+
+    auto minimal =
+        parse(std::string(k_slurm_probe) + "[executor]\nkind = \"slurm\"\npartition = \"bench\"\n");
+    REQUIRE(minimal.has_value());
+    CHECK(minimal->executor.slurm());
+    CHECK(minimal->executor.partition == "bench");
+    CHECK(minimal->executor.nodes == 1);
+    CHECK(minimal->executor.exclusive);
+    CHECK(minimal->executor.time_limit.count() == 0);
+    CHECK(minimal->executor.account.empty());
+    CHECK(minimal->executor.extra_args.empty());
+    CHECK(minimal->executor.shared_dir.empty());
+    CHECK(minimal->executor.build_partition.empty());
+
+    auto full = parse(std::string(k_slurm_probe) + R"(
+[executor]
+kind = "slurm"
+partition = "bench"
+nodes = 1
+exclusive = false
+time_limit = "1h30m"
+account = "perf-team"
+extra_args = ["--constraint=fast", "--qos=high"]
+shared_dir = "shared/perfbisect"
+build_partition = "build"
+)");
+    REQUIRE(full.has_value());
+    CHECK_FALSE(full->executor.exclusive);
+    CHECK(full->executor.time_limit.count() == Approx(5400));
+    CHECK(full->executor.account == "perf-team");
+    CHECK(full->executor.extra_args == std::vector<std::string>{"--constraint=fast", "--qos=high"});
+    CHECK(full->executor.shared_dir == "/base/shared/perfbisect");
+    CHECK(full->executor.build_partition == "build");
+    // Samples of a cluster's nodes are not those of this machine.
+    auto here = parse(k_slurm_probe);
+    REQUIRE(here.has_value());
+    CHECK(full->probe_fingerprint() != here->probe_fingerprint());
+    CHECK(full->build_fingerprint() == here->build_fingerprint());
+}
+
+TEST_CASE("[executor] errors are one line naming the key", "[config]") {
+    const std::string slurm = std::string(k_slurm_probe) + "[executor]\nkind = \"slurm\"\n";
+    CHECK(error_of(std::string(k_minimal) + "[executor]\nkind = \"k8s\"\n")
+              .find("executor.kind: 'k8s' is not an executor") != std::string::npos);
+    CHECK(error_of(slurm).find("executor.partition: missing") != std::string::npos);
+    CHECK(error_of(slurm + "partition = \"a b\"\n").find("executor.partition") !=
+          std::string::npos);
+    CHECK(error_of(slurm + "partition = \"--all\"\n").find("not a Slurm name") !=
+          std::string::npos);
+    CHECK(error_of(slurm + "partition = \"p\"\nnodes = 0\n").find("executor.nodes") !=
+          std::string::npos);
+    CHECK(error_of(slurm + "partition = \"p\"\nnodes = 4\n").find("only 1 is supported") !=
+          std::string::npos);
+    CHECK(error_of(slurm + "partition = \"p\"\nexclusive = \"yes\"\n").find("executor.exclusive") !=
+          std::string::npos);
+    CHECK(error_of(slurm + "partition = \"p\"\ntime_limit = \"soon\"\n")
+              .find("executor.time_limit") != std::string::npos);
+    CHECK(error_of(slurm + "partition = \"p\"\nextra_args = \"--qos=x\"\n")
+              .find("executor.extra_args: expected an array") != std::string::npos);
+    CHECK(error_of(slurm + "partition = \"p\"\nshared_dir = \"\"\n").find("executor.shared_dir") !=
+          std::string::npos);
+    CHECK(error_of(slurm + "partition = \"p\"\nnode = 2\n").find("executor.node: unknown key") !=
+          std::string::npos);
+    CHECK(error_of(std::string(k_minimal) + "[executor]\npartition = \"p\"\n")
+              .find("executor.partition: only used with kind = \"slurm\"") != std::string::npos);
+    // What perfbisect measures of srun is not the probe on its node.
+    CHECK(error_of(std::string(k_minimal) + "[executor]\nkind = \"slurm\"\npartition = \"p\"\n")
+              .find("probe.metric: 'wall' cannot be measured") != std::string::npos);
+    CHECK(error_of(
+              "[build]\ncommand = \"m\"\n[probe]\ncommand = \"x\"\nmetric = \"regex:t ([0-9]+)\"\n"
+              "metrics = [\"maxrss\"]\n[executor]\nkind = \"slurm\"\npartition = \"p\"\n")
+              .find("probe.metrics: 'maxrss'") != std::string::npos);
+    CHECK(error_of(
+              "[build]\ncommand = \"m\"\n[probe]\ncommand = \"x\"\nmetric = \"regex:t ([0-9]+)\"\n"
+              "cpus = [1]\n[executor]\nkind = \"slurm\"\npartition = \"p\"\n")
+              .find("probe.cpus") != std::string::npos);
+}

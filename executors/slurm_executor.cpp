@@ -1,0 +1,361 @@
+#include "executors/slurm_executor.hpp"
+
+#include <fcntl.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cerrno>
+#include <cmath>
+#include <cstring>
+#include <fstream>
+#include <regex>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "cache/cache.hpp"
+#include "util/text.hpp"
+
+extern char** environ;  // NOLINT(readability-redundant-declaration): posix_spawnp's environment
+
+namespace perfbisect {
+namespace {
+
+constexpr std::size_t k_said_bytes = 2048;  // of salloc's or sinfo's output, quoted in messages
+
+std::string job_name_of(const std::string& session) {
+    return "perfbisect-" + session;
+}
+
+std::vector<std::string> split_words(const std::string& text) {
+    std::vector<std::string> words;
+    std::string word;
+    for (char c : text) {
+        if (std::isspace(static_cast<unsigned char>(c)) != 0) {
+            if (!word.empty()) {
+                words.push_back(std::move(word));
+                word.clear();
+            }
+        } else {
+            word += c;
+        }
+    }
+    if (!word.empty()) {
+        words.push_back(std::move(word));
+    }
+    return words;
+}
+
+// scancel's answer means the job is gone (cancelled now or ended before).
+bool job_gone(const ControlResult& result) {
+    return result.started &&
+           (result.exit_code == 0 || result.output.find("Invalid job id") != std::string::npos ||
+            result.output.find("already completed") != std::string::npos);
+}
+
+}  // namespace
+
+ControlResult run_slurm_control(const std::vector<std::string>& argv) {
+    ControlResult result;
+    int fds[2];
+    if (argv.empty() || ::pipe2(fds, O_CLOEXEC) != 0) {
+        return result;
+    }
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_adddup2(&actions, fds[1], STDOUT_FILENO);
+    posix_spawn_file_actions_adddup2(&actions, fds[1], STDERR_FILENO);
+    posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+    std::vector<char*> args;
+    for (const auto& arg : argv) {
+        args.push_back(
+            const_cast<char*>(arg.c_str()));  // NOLINT(cppcoreguidelines-pro-type-const-cast)
+    }
+    args.push_back(nullptr);
+    pid_t pid = 0;
+    const int spawned = posix_spawnp(&pid, args[0], &actions, nullptr, args.data(), environ);
+    posix_spawn_file_actions_destroy(&actions);
+    ::close(fds[1]);
+    if (spawned != 0) {
+        ::close(fds[0]);
+        result.output = fmt::format("{}: {}", argv[0], std::strerror(spawned));
+        return result;
+    }
+    result.started = true;
+    char buffer[4096];
+    for (;;) {
+        const ssize_t n = ::read(fds[0], buffer, sizeof buffer);
+        if (n > 0) {
+            if (result.output.size() < (1U << 20)) {
+                result.output.append(buffer, static_cast<std::size_t>(n));
+            }
+        } else if (n == 0 || errno != EINTR) {
+            break;
+        }
+    }
+    ::close(fds[0]);
+    int status = 0;
+    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    if (WIFEXITED(status)) {
+        result.exit_code = WEXITSTATUS(status);
+    }
+    // posix_spawnp reports a missing program as exit code 127 of the child.
+    if (result.exit_code == 127 && result.output.empty()) {
+        result.started = false;
+        result.output = argv[0] + ": not found";
+    }
+    return result;
+}
+
+std::string slurm_time(double seconds) {
+    const auto total = static_cast<long>(std::ceil(std::max(seconds, 1.0)));
+    return fmt::format("{}:{:02}:{:02}", total / 3600, (total / 60) % 60, total % 60);
+}
+
+std::string parse_allocated_job(const std::string& salloc_output) {
+    static const std::regex k_granted(R"(job allocation ([0-9]+))");
+    std::string job;
+    for (auto it = std::sregex_iterator(salloc_output.begin(), salloc_output.end(), k_granted);
+         it != std::sregex_iterator(); ++it) {
+        job = (*it)[1].str();
+    }
+    // "Pending job allocation N" comes first, "Granted …" once it runs.
+    return salloc_output.find("Granted job allocation") != std::string::npos ? job : std::string();
+}
+
+SlurmProcessRunner::SlurmProcessRunner(ProcessRunner& inner, SlurmJobOptions options,
+                                       JobLedger ledger, std::filesystem::path scratch_dir,
+                                       SlurmControl control)
+    : m_inner(inner),
+      m_options(std::move(options)),
+      m_ledger(std::move(ledger)),
+      m_scratch_dir(std::move(scratch_dir)),
+      m_control(std::move(control)) {}
+
+ProcessResult SlurmProcessRunner::run(const ProcessSpec& spec) {
+    namespace fs = std::filesystem;
+    std::error_code ec;
+    fs::create_directories(m_scratch_dir, ec);
+    ProcessSpec alloc;
+    alloc.argv = {"salloc", "--no-shell", "--job-name=" + m_options.job_name,
+                  "--partition=" + m_options.partition, "--nodes=1"};
+    if (m_options.exclusive) {
+        alloc.argv.emplace_back("--exclusive");
+    }
+    if (m_options.time_limit_seconds > 0) {
+        alloc.argv.push_back("--time=" + slurm_time(m_options.time_limit_seconds));
+    }
+    if (!m_options.account.empty()) {
+        alloc.argv.push_back("--account=" + m_options.account);
+    }
+    alloc.argv.insert(alloc.argv.end(), m_options.extra_args.begin(), m_options.extra_args.end());
+    alloc.stdout_path = m_scratch_dir / fmt::format("salloc-{}.log", static_cast<long>(getpid()));
+    alloc.stderr_path = alloc.stdout_path;
+    const ProcessResult allocated = m_inner.run(alloc);
+    const std::string said = read_file_tail(alloc.stdout_path, k_said_bytes);
+    fs::remove(alloc.stdout_path, ec);
+    const std::string job = parse_allocated_job(said);
+
+    auto cancel = [&](const std::string& id) {
+        const ControlResult cancelled = m_control({"scancel", id});
+        if (job_gone(cancelled)) {
+            if (m_ledger.ended) {
+                m_ledger.ended(id);
+            }
+        } else {
+            // Stays recorded: the next run or resume of the session cancels it.
+            spdlog::warn(
+                "scancel {} failed ({}); the job stays recorded and is cancelled when "
+                "the session is resumed",
+                id, one_line(cancelled.output));
+        }
+    };
+
+    if (job.empty()) {
+        if (allocated.started) {
+            // salloc cut off while its job was pending, or granted unseen:
+            // a job of this name may be left; there is one at a time.
+            m_control({"scancel", "--name=" + m_options.job_name});
+        }
+        if (allocated.interrupted || allocated.timed_out) {
+            return allocated;
+        }
+        ProcessResult failed;
+        failed.wall_seconds = allocated.wall_seconds;
+        failed.error = fmt::format(
+            "salloc found no job allocation ({}{}); check [executor] partition, account and "
+            "extra_args, and `sinfo`",
+            allocated.started ? allocated.describe() : allocated.error,
+            said.empty() ? "" : ": " + one_line(said));
+        if (!spec.stderr_path.empty()) {
+            std::ofstream(spec.stderr_path, std::ios::binary | std::ios::trunc) << said;
+        }
+        return failed;
+    }
+    if (m_ledger.started) {
+        m_ledger.started(job, m_options.kind);
+    }
+    if (allocated.interrupted) {
+        cancel(job);
+        return allocated;
+    }
+
+    ProcessSpec step = spec;
+    step.argv = {"srun", "--jobid=" + job, "--nodes=1", "--ntasks=1", "--quiet"};
+    if (!spec.cwd.empty()) {
+        step.argv.push_back("--chdir=" + spec.cwd.string());
+    }
+    step.argv.insert(step.argv.end(), spec.argv.begin(), spec.argv.end());
+    step.cpus.clear();  // pinning is the job's ([executor] extra_args), not srun's
+    step.vfork = true;
+    const ProcessResult result = m_inner.run(step);
+    cancel(job);
+    return result;
+}
+
+SlurmExecutor::SlurmExecutor(const ExecutorConfig& config, Cache& cache, std::string session,
+                             ProcessRunner& local, const std::filesystem::path& work_dir,
+                             SlurmControl control)
+    : m_config(config),
+      m_cache(cache),
+      m_session(std::move(session)),
+      m_local(local),
+      m_scratch_dir(config.shared_dir.empty() ? work_dir / "scratch"
+                                              : config.shared_dir / "scratch"),
+      m_control(std::move(control)),
+      m_probe_runner(
+          local,
+          SlurmJobOptions{job_name_of(m_session), config.partition, config.exclusive,
+                          config.time_limit.count(), config.account, config.extra_args, "probe"},
+          JobLedger{[this](const std::string& id, const std::string& kind) {
+                        m_cache.record_job(m_session, id, kind);
+                    },
+                    [this](const std::string& id) { m_cache.forget_job(id); }},
+          m_scratch_dir, m_control) {
+    if (!config.build_partition.empty()) {
+        m_build_runner = std::make_unique<SlurmProcessRunner>(
+            local,
+            SlurmJobOptions{job_name_of(m_session),
+                            config.build_partition,
+                            false,
+                            0,
+                            config.account,
+                            {},
+                            "build"},
+            JobLedger{[this](const std::string& id, const std::string& kind) {
+                          m_cache.record_job(m_session, id, kind);
+                      },
+                      [this](const std::string& id) { m_cache.forget_job(id); }},
+            m_scratch_dir, m_control);
+    }
+}
+
+ProcessRunner& SlurmExecutor::build_runner() {
+    return m_build_runner ? *m_build_runner : m_local;
+}
+
+Result<ProbeTarget> SlurmExecutor::place(const ProbeTarget& target) {
+    namespace fs = std::filesystem;
+    if (m_config.shared_dir.empty() || target.artifacts_dir.empty()) {
+        return target;
+    }
+    // The store keeps artifacts under <fingerprint>/<tree>; the same two
+    // names under shared_dir/artifacts, copied once.
+    const fs::path dest = m_config.shared_dir / "artifacts" /
+                          target.artifacts_dir.parent_path().filename() /
+                          target.artifacts_dir.filename();
+    std::error_code ec;
+    if (!fs::is_directory(dest, ec)) {
+        const fs::path partial =
+            dest.string() + fmt::format(".partial-{}", static_cast<long>(getpid()));
+        fs::remove_all(partial, ec);
+        fs::create_directories(partial, ec);
+        if (!ec) {
+            fs::copy(target.artifacts_dir, partial,
+                     fs::copy_options::recursive | fs::copy_options::copy_symlinks, ec);
+        }
+        if (!ec) {
+            fs::rename(partial, dest, ec);
+            if (ec && fs::is_directory(dest)) {
+                ec.clear();  // another session copied them first
+                fs::remove_all(partial, ec);
+            }
+        }
+        if (ec) {
+            fs::remove_all(partial, ec);
+            return runtime_error(fmt::format(
+                "cannot copy the artifacts {} to [executor] shared_dir {}: {} (check that it is "
+                "writable and has room)",
+                target.artifacts_dir.string(), dest.string(), ec.message()));
+        }
+    }
+    ProbeTarget placed = target;
+    placed.artifacts_dir = dest;
+    placed.worktree = dest;
+    return placed;
+}
+
+Result<std::string> SlurmExecutor::prepare() {
+    for (const std::string* partition : {&m_config.partition, &m_config.build_partition}) {
+        if (partition->empty()) {
+            continue;
+        }
+        const ControlResult info =
+            m_control({"sinfo", "--noheader", "--partition=" + *partition, "--format=%a"});
+        if (!info.started) {
+            return usage_error(fmt::format(
+                "[executor] kind = \"slurm\" needs Slurm's commands (salloc, srun, scancel, "
+                "sinfo) on PATH: {}; install them, or use kind = \"local\"",
+                one_line(info.output)));
+        }
+        if (info.exit_code != 0) {
+            return runtime_error(fmt::format(
+                "sinfo failed ({}); check that slurmctld is reachable (SLURM_CONF, `sinfo`)",
+                one_line(info.output)));
+        }
+        if (trim(info.output).empty()) {
+            return usage_error(fmt::format(
+                "[executor] partition '{}' does not exist on this cluster (`sinfo` lists them)",
+                *partition));
+        }
+    }
+    // What an earlier process of this session left: the jobs it recorded,
+    // and any of its name (one killed between allocation and record).
+    std::vector<std::string> jobs = m_cache.jobs_of(m_session);
+    const ControlResult listed =
+        m_control({"squeue", "--noheader", "--name=" + job_name_of(m_session), "--format=%i"});
+    if (listed.started && listed.exit_code == 0) {
+        for (const auto& id : split_words(listed.output)) {
+            if (std::find(jobs.begin(), jobs.end(), id) == jobs.end()) {
+                jobs.push_back(id);
+            }
+        }
+    }
+    if (jobs.empty()) {
+        return std::string();
+    }
+    std::vector<std::string> argv = {"scancel"};
+    argv.insert(argv.end(), jobs.begin(), jobs.end());
+    const ControlResult cancelled = m_control(argv);
+    std::string list;
+    for (const auto& id : jobs) {
+        list += (list.empty() ? "" : ", ") + id;
+    }
+    if (!job_gone(cancelled)) {
+        return runtime_error(fmt::format(
+            "cannot cancel Slurm job(s) {} left by an earlier run of this session: {}; cancel "
+            "them (scancel) and resume",
+            list, one_line(cancelled.output)));
+    }
+    for (const auto& id : jobs) {
+        m_cache.forget_job(id);
+    }
+    return fmt::format("cancelled {} Slurm job(s) an earlier run of this session left: {}",
+                       jobs.size(), list);
+}
+
+}  // namespace perfbisect

@@ -1,0 +1,108 @@
+#pragma once
+
+// The Slurm executor ([executor] kind = "slurm", docs/slurm.md): every probe
+// run is one Slurm job. SlurmProcessRunner turns a process into a job:
+//
+//   salloc --no-shell --job-name=perfbisect-<session> --partition=P --nodes=1
+//          [--exclusive] [--time=H:MM:SS] [--account=A] [extra args…]
+//   srun --jobid=<id> --nodes=1 --ntasks=1 --quiet [--chdir=<cwd>] <argv…>
+//   scancel <id>
+//
+// The allocation comes first so that the job id is known, and stored in the
+// cache, before the probe starts; srun forwards the probe's stdout, stderr,
+// environment and exit code; scancel ends the allocation whatever happened
+// (a probe that timed out or was interrupted is cut off on its node too).
+
+#include <filesystem>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "executors/executor.hpp"
+
+namespace perfbisect {
+
+// What SlurmProcessRunner asks for each job.
+struct SlurmJobOptions {
+    std::string job_name;  // perfbisect-<session>: squeue shows whose job it is
+    std::string partition;
+    bool exclusive = true;
+    double time_limit_seconds = 0;  // 0: the partition's default
+    std::string account;
+    std::vector<std::string> extra_args;  // more salloc options
+    std::string kind = "probe";           // "probe" or "build", as recorded in the cache
+};
+
+// Where the job ids go: recorded once a job is allocated (before it runs
+// anything), forgotten once it was cancelled. The Slurm executor stores them
+// in the cache (Cache::record_job).
+struct JobLedger {
+    std::function<void(const std::string& job_id, const std::string& kind)> started;
+    std::function<void(const std::string& job_id)> ended;
+};
+
+// Runs a Slurm command (scancel, sinfo) to its end and returns its exit code
+// and output (stdout and stderr): a plain child, not cut short by an
+// interruption, because cancelling jobs is what an interrupted session must
+// still do. argv[0] is looked up in PATH.
+struct ControlResult {
+    bool started = false;
+    int exit_code = -1;
+    std::string output;
+};
+using SlurmControl = std::function<ControlResult(const std::vector<std::string>& argv)>;
+ControlResult run_slurm_control(const std::vector<std::string>& argv);
+
+// "H:MM:SS" for salloc --time, rounded up to whole seconds.
+std::string slurm_time(double seconds);
+// The job id in salloc's output ("salloc: Granted job allocation 42"), or "".
+std::string parse_allocated_job(const std::string& salloc_output);
+
+// A ProcessRunner whose processes run as Slurm jobs (see the top of this
+// file), through `inner` for salloc and srun. The ProcessResult is srun's:
+// the probe's exit code, its wall time as seen from here (which includes the
+// step's launch). A failed allocation is a result that did not start, with
+// salloc's message as error and in spec.stderr_path. Thread-safety: one call
+// at a time.
+class SlurmProcessRunner final : public ProcessRunner {
+public:
+    SlurmProcessRunner(ProcessRunner& inner, SlurmJobOptions options, JobLedger ledger,
+                       std::filesystem::path scratch_dir, SlurmControl control = run_slurm_control);
+    ProcessResult run(const ProcessSpec& spec) override;
+
+private:
+    ProcessRunner& m_inner;
+    SlurmJobOptions m_options;
+    JobLedger m_ledger;
+    std::filesystem::path m_scratch_dir;
+    SlurmControl m_control;
+};
+
+// The executor: probe runs (and builds, with build_partition) as jobs; the
+// job ids of the session in the cache; artifacts copied to shared_dir when
+// one is set. prepare() checks that the partition exists and cancels the
+// jobs an earlier process of the session left (by recorded id, and by job
+// name for one killed between its allocation and the record).
+class SlurmExecutor final : public Executor {
+public:
+    SlurmExecutor(const ExecutorConfig& config, Cache& cache, std::string session,
+                  ProcessRunner& local, const std::filesystem::path& work_dir,
+                  SlurmControl control = run_slurm_control);
+    ProcessRunner& probe_runner() override { return m_probe_runner; }
+    ProcessRunner& build_runner() override;
+    std::filesystem::path scratch_dir() const override { return m_scratch_dir; }
+    Result<ProbeTarget> place(const ProbeTarget& target) override;
+    Result<std::string> prepare() override;
+
+private:
+    const ExecutorConfig& m_config;
+    Cache& m_cache;
+    std::string m_session;
+    ProcessRunner& m_local;
+    std::filesystem::path m_scratch_dir;
+    SlurmControl m_control;
+    SlurmProcessRunner m_probe_runner;
+    std::unique_ptr<SlurmProcessRunner> m_build_runner;  // with build_partition only
+};
+
+}  // namespace perfbisect

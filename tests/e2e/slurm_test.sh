@@ -1,0 +1,132 @@
+#!/usr/bin/env bash
+# End to end through the Slurm executor ([executor] kind = "slurm"), on a
+# single-node Slurm started on localhost (slurm_lib.sh; installs slurm-wlm and
+# munge when missing; needs root):
+#  1. a bisect of a generated repository finds the culprit, its probe runs were
+#     Slurm jobs named after the session (seen in squeue while it ran, and in
+#     the job completion log: one job per probe run), artifacts went through
+#     shared_dir, and nothing is left in squeue or in the database's job table;
+#  2. a bisect killed with SIGKILL while a probe job runs resumes: the job it
+#     left is cancelled (said on stderr), the culprit is right, no sample is
+#     stored twice, and nothing is left in squeue.
+# Slurm is stopped at the end unless it was running before.
+source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/slurm_lib.sh"
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "SKIP: needs root (slurmd runs as root; apt-get installs slurm-wlm)"
+  exit 77
+fi
+was_running=0
+slurm_running && was_running=1
+cleanup() {
+  [ -n "${watcher:-}" ] && kill "$watcher" 2> /dev/null
+  [ "$was_running" -eq 1 ] || slurm_stop
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+slurm_start || fail "Slurm did not start"
+echo "slurm: $(slurm_status)"
+
+culprit=$(make_repo "$WORK/repo" 16 11 0)
+write_config "$WORK/perfbisect.toml" "$WORK/repo" 6
+cat >> "$WORK/perfbisect.toml" <<CONFIG
+[executor]
+kind = "slurm"
+partition = "$SLURM_PARTITION"
+time_limit = "2m"
+shared_dir = "$WORK/shared"
+CONFIG
+db="$WORK/db/p.db"
+jobcomp="$SLURM_DIR/log/jobcomp.log"
+
+# Every job name squeue shows, every 0.2 s, into a file.
+watch_squeue() {
+  while true; do
+    squeue --noheader --format='%i %j %T' 2> /dev/null >> "$WORK/squeue.seen"
+    sleep 0.2
+  done
+}
+leftovers() {  # jobs of the session still in squeue
+  squeue --noheader --name="perfbisect-$1" --format='%i %T' 2> /dev/null
+}
+no_leftovers() {  # true once the session has no job in squeue; a cancelled job
+  local i         # stays a few seconds COMPLETING (KillWait), so wait up to 10 s
+  for i in $(seq 1 100); do
+    [ -z "$(leftovers "$1")" ] && return 0
+    sleep 0.1
+  done
+  return 1
+}
+
+# 1. A whole bisect.
+watch_squeue & watcher=$!
+start=$(date +%s)
+set +e
+"$PERFBISECT" run --config "$WORK/perfbisect.toml" --good good --bad bad --db "$db" \
+  --format json -q > "$WORK/report.json" 2> "$WORK/run.err"
+code=$?
+set -e
+kill "$watcher"; wait "$watcher" 2> /dev/null || true; watcher=""
+cat "$WORK/run.err" >&2
+[ "$code" -eq 0 ] || fail "run exited $code"
+session=$(json "$WORK/report.json" "d['session']")
+[ "$(json "$WORK/report.json" "d['culprits'][0]['commit']")" = "$culprit" ] || fail "wrong culprit"
+probe_runs=$(json "$WORK/report.json" "d['cost']['probe_runs']")
+grep -q " perfbisect-$session RUNNING" "$WORK/squeue.seen" ||
+  fail "no running job named perfbisect-$session seen in squeue: $(sort -u "$WORK/squeue.seen" | head)"
+seen=$(grep " perfbisect-$session " "$WORK/squeue.seen" | awk '{print $1}' | sort -u | wc -l)
+# Finished jobs are logged by jobcomp/filetxt (sacct needs slurmdbd): "Name=perfbisect-<session>".
+for i in $(seq 1 50); do
+  logged=$(grep -c "Name=perfbisect-$session " "$jobcomp" || true)
+  [ "$logged" -ge "$probe_runs" ] && break
+  sleep 0.1
+done
+[ "$logged" -eq "$probe_runs" ] || fail "$logged jobs in the job completion log, $probe_runs probe runs"
+no_leftovers "$session" || fail "jobs left in squeue: $(leftovers "$session")"
+[ "$(sqlite3 "$db" "SELECT count(*) FROM executor_jobs")" = 0 ] || fail "job ids left in the database"
+ls "$WORK/shared/artifacts"/*/* > /dev/null || fail "no artifacts in shared_dir"
+echo "run: culprit found in $(( $(date +%s) - start )) s, $probe_runs probe runs = $logged Slurm jobs ($seen seen in squeue)"
+
+# 2. SIGKILL while a probe job runs, then resume.
+rm -rf "$WORK/db"
+"$PERFBISECT" run --config "$WORK/perfbisect.toml" --good good --bad bad --db "$db" -q \
+  > /dev/null 2> "$WORK/killed.err" &
+pid=$!
+session=""
+for i in $(seq 1 600); do
+  if [ "$(sqlite3 "$db" "SELECT count(*) FROM samples" 2> /dev/null || echo 0)" -ge 10 ] &&
+     [ "$(sqlite3 "$db" "SELECT count(*) FROM executor_jobs" 2> /dev/null || echo 0)" -ge 1 ]; then
+    session=$(sqlite3 "$db" "SELECT id FROM sessions")
+    break
+  fi
+  sleep 0.05
+done
+[ -n "$session" ] || fail "no probe job recorded within 30 s: $(cat "$WORK/killed.err")"
+kill -9 "$pid"
+wait "$pid" 2> /dev/null || true
+left=$(sqlite3 "$db" "SELECT job_id FROM executor_jobs")
+before=$(sqlite3 "$db" "SELECT count(*) FROM samples")
+echo "killed: job(s) $(echo $left) recorded, $before samples stored; in squeue: $(leftovers "$session" | tr '\n' ' ')"
+set +e
+"$PERFBISECT" resume "$session" --db "$db" --format json -q > "$WORK/resumed.json" 2> "$WORK/resume.err"
+code=$?
+set -e
+cat "$WORK/resume.err" >&2
+[ "$code" -eq 0 ] || fail "resume exited $code"
+grep -q "cancelled .* Slurm job(s) an earlier run of this session left" "$WORK/resume.err" ||
+  fail "resume did not say it cancelled the job left behind"
+for job in $left; do
+  grep -q "cancelled .*$job" "$WORK/resume.err" || fail "job $job not cancelled"
+done
+[ "$(json "$WORK/resumed.json" "d['culprits'][0]['commit']")" = "$culprit" ] || fail "wrong culprit after resume"
+# The probe prints one value per run: one row per probe run, none twice.
+dups=$(sqlite3 "$db" "SELECT count(*) FROM (SELECT run FROM samples GROUP BY session_id, run HAVING count(*) > 1)")
+[ "$dups" = 0 ] || fail "$dups samples stored twice"
+no_leftovers "$session" || fail "jobs left in squeue after resume: $(leftovers "$session")"
+[ "$(sqlite3 "$db" "SELECT count(*) FROM executor_jobs")" = 0 ] || fail "job ids left in the database"
+# Nothing of perfbisect's in the cluster's queue at the end (either session).
+others=$(squeue --noheader --format='%i %j %T' | grep ' perfbisect-' || true)
+[ -z "$others" ] || fail "perfbisect jobs left in squeue: $others"
+echo "resume: cancelled $(echo $left), culprit found, $(sqlite3 "$db" "SELECT count(*) FROM samples") samples, squeue empty"
+echo "PASS"

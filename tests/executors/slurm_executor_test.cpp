@@ -1,0 +1,295 @@
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <functional>
+
+#include "cache/cache.hpp"
+#include "executors/slurm_executor.hpp"
+#include "tests/support/temp_dir.hpp"
+
+using namespace perfbisect;
+using perfbisect::testing::read_file;
+using perfbisect::testing::TempDir;
+using perfbisect::testing::write_file;
+
+namespace {
+
+// Answers salloc with a granted allocation (or what `salloc_says`), srun with
+// `srun_result`, and records every spec.
+class ScriptedRunner final : public ProcessRunner {
+public:
+    std::string salloc_says = "salloc: Granted job allocation 42\n";
+    int salloc_exit = 0;
+    ProcessResult srun_result;
+    std::vector<ProcessSpec> specs;
+
+    ScriptedRunner() {
+        srun_result.started = true;
+        srun_result.exit_code = 0;
+        srun_result.wall_seconds = 0.5;
+    }
+    ProcessResult run(const ProcessSpec& spec) override {
+        specs.push_back(spec);
+        ProcessResult result;
+        result.started = true;
+        if (spec.argv.front() == "salloc") {
+            write_file(spec.stdout_path, salloc_says);
+            result.exit_code = salloc_exit;
+            return result;
+        }
+        return srun_result;
+    }
+};
+
+bool has(const std::vector<std::string>& argv, const std::string& word) {
+    return std::find(argv.begin(), argv.end(), word) != argv.end();
+}
+
+}  // namespace
+
+TEST_CASE("slurm_time and parse_allocated_job", "[executor]") {
+    CHECK(slurm_time(90) == "0:01:30");
+    CHECK(slurm_time(5400.2) == "1:30:01");
+    CHECK(slurm_time(0) == "0:00:01");
+    CHECK(parse_allocated_job("salloc: Granted job allocation 17\n") == "17");
+    CHECK(
+        parse_allocated_job("salloc: Pending job allocation 18\nsalloc: job 18 queued and waiting "
+                            "for resources\nsalloc: Granted job allocation 18\n") == "18");
+    CHECK(parse_allocated_job("salloc: Pending job allocation 19\n").empty());
+    CHECK(parse_allocated_job("salloc: error: invalid partition specified: nope\n").empty());
+}
+
+TEST_CASE("a process runs as a Slurm job: salloc, srun into it, scancel", "[executor]") {
+    TempDir dir;
+    ScriptedRunner inner;
+    std::vector<std::string> events;
+    std::vector<std::vector<std::string>> controls;
+    SlurmJobOptions options{"perfbisect-abc", "bench", true, 90, "perf", {"--qos=high"}, "probe"};
+    JobLedger ledger{[&](const std::string& id, const std::string& kind) {
+                         events.push_back("started " + id + " " + kind);
+                     },
+                     [&](const std::string& id) { events.push_back("ended " + id); }};
+    SlurmProcessRunner runner(inner, options, ledger, dir.path(),
+                              [&](const std::vector<std::string>& argv) {
+                                  controls.push_back(argv);
+                                  return ControlResult{true, 0, ""};
+                              });
+    ProcessSpec spec;
+    spec.argv = {"./bench", "--quick"};
+    spec.cwd = dir.path();
+    spec.env = {{"A", "1"}};
+    spec.timeout = std::chrono::seconds(30);
+    spec.stdout_path = dir / "out";
+
+    const ProcessResult result = runner.run(spec);
+    CHECK(result.succeeded());
+    CHECK(result.wall_seconds == Approx(0.5));
+    REQUIRE(inner.specs.size() == 2);
+    const auto& salloc = inner.specs[0].argv;
+    CHECK(salloc[0] == "salloc");
+    CHECK(has(salloc, "--no-shell"));
+    CHECK(has(salloc, "--job-name=perfbisect-abc"));
+    CHECK(has(salloc, "--partition=bench"));
+    CHECK(has(salloc, "--nodes=1"));
+    CHECK(has(salloc, "--exclusive"));
+    CHECK(has(salloc, "--time=0:01:30"));
+    CHECK(has(salloc, "--account=perf"));
+    CHECK(has(salloc, "--qos=high"));
+    const auto& srun = inner.specs[1];
+    CHECK(srun.argv[0] == "srun");
+    CHECK(has(srun.argv, "--jobid=42"));
+    CHECK(has(srun.argv, "--chdir=" + dir.path().string()));
+    // The probe's argv last, unchanged; its env, timeout and output kept.
+    CHECK(std::vector<std::string>(srun.argv.end() - 2, srun.argv.end()) ==
+          std::vector<std::string>{"./bench", "--quick"});
+    CHECK(srun.env == spec.env);
+    CHECK(srun.timeout == spec.timeout);
+    CHECK(srun.stdout_path == spec.stdout_path);
+    // Recorded before it ran, forgotten after scancel.
+    CHECK(events == std::vector<std::string>{"started 42 probe", "ended 42"});
+    REQUIRE(controls.size() == 1);
+    CHECK(controls[0] == std::vector<std::string>{"scancel", "42"});
+
+    SECTION("not exclusive, no time limit, no account") {
+        SlurmProcessRunner plain(
+            inner, SlurmJobOptions{"perfbisect-abc", "bench", false, 0, "", {}, "probe"}, ledger,
+            dir.path(), [&](const std::vector<std::string>&) {
+                return ControlResult{true, 0, ""};
+            });
+        inner.specs.clear();
+        plain.run(spec);
+        const auto& argv = inner.specs.at(0).argv;
+        CHECK_FALSE(has(argv, "--exclusive"));
+        CHECK(std::none_of(argv.begin(), argv.end(), [](const std::string& a) {
+            return a.starts_with("--time") || a.starts_with("--account");
+        }));
+    }
+}
+
+TEST_CASE("a failed allocation is a run that did not start, saying why", "[executor]") {
+    TempDir dir;
+    ScriptedRunner inner;
+    inner.salloc_says = "salloc: error: invalid partition specified: nope\n";
+    inner.salloc_exit = 1;
+    std::vector<std::vector<std::string>> controls;
+    int recorded = 0;
+    SlurmProcessRunner runner(
+        inner, SlurmJobOptions{"perfbisect-abc", "nope", true, 0, "", {}, "probe"},
+        JobLedger{[&](const std::string&, const std::string&) { ++recorded; }, {}}, dir.path(),
+        [&](const std::vector<std::string>& argv) {
+            controls.push_back(argv);
+            return ControlResult{true, 0, ""};
+        });
+    ProcessSpec spec;
+    spec.argv = {"./bench"};
+    spec.stderr_path = dir / "err";
+    const ProcessResult result = runner.run(spec);
+    CHECK_FALSE(result.started);
+    CHECK(result.error.find("invalid partition specified: nope") != std::string::npos);
+    CHECK(result.error.find("[executor] partition") != std::string::npos);
+    CHECK(read_file(spec.stderr_path).find("invalid partition") != std::string::npos);
+    CHECK(inner.specs.size() == 1);  // no srun
+    CHECK(recorded == 0);
+    // Whatever salloc may have left pending under the session's name is cancelled.
+    REQUIRE(controls.size() == 1);
+    CHECK(controls[0] == std::vector<std::string>{"scancel", "--name=perfbisect-abc"});
+}
+
+TEST_CASE("the Slurm executor records job ids and cancels what a dead run left", "[executor]") {
+    TempDir dir;
+    Cache cache = Cache::open(dir / "p.db");
+    ExecutorConfig config;
+    config.kind = ExecutorKind::slurm;
+    config.partition = "bench";
+    ScriptedRunner inner;
+    std::vector<std::vector<std::string>> controls;
+    std::string squeue_says;
+    std::vector<std::string> recorded_during_run;
+    inner.srun_result.exit_code = 0;
+    SlurmExecutor executor(config, cache, "s1", inner, dir / "work",
+                           [&](const std::vector<std::string>& argv) {
+                               controls.push_back(argv);
+                               if (argv[0] == "sinfo") {
+                                   return ControlResult{true, 0, "up\n"};
+                               }
+                               if (argv[0] == "squeue") {
+                                   return ControlResult{true, 0, squeue_says};
+                               }
+                               return ControlResult{true, 0, ""};
+                           });
+
+    // A run: the id is in the cache while srun runs, gone afterwards.
+    class Watching final : public ProcessRunner {
+    public:
+        Watching(ScriptedRunner& inner, Cache& cache, std::vector<std::string>& seen)
+            : m_inner(inner), m_cache(cache), m_seen(seen) {}
+        ProcessResult run(const ProcessSpec& spec) override {
+            if (spec.argv.front() == "srun") {
+                m_seen = m_cache.jobs_of("s1");
+            }
+            return m_inner.run(spec);
+        }
+
+    private:
+        ScriptedRunner& m_inner;
+        Cache& m_cache;
+        std::vector<std::string>& m_seen;
+    };
+    ProcessSpec spec;
+    spec.argv = {"./bench"};
+    CHECK(executor.probe_runner().run(spec).succeeded());
+    CHECK(cache.jobs_of("s1").empty());
+    CHECK(&executor.build_runner() == &inner);  // no build_partition: builds run here
+    CHECK(executor.scratch_dir() == dir / "work" / "scratch");
+    {
+        Watching watching(inner, cache, recorded_during_run);
+        SlurmProcessRunner runner(
+            watching, SlurmJobOptions{"perfbisect-s1", "bench", true, 0, "", {}, "probe"},
+            JobLedger{[&](const std::string& id, const std::string& kind) {
+                          cache.record_job("s1", id, kind);
+                      },
+                      [&](const std::string& id) { cache.forget_job(id); }},
+            dir.path(), [](const std::vector<std::string>&) {
+                return ControlResult{true, 0, ""};
+            });
+        runner.run(spec);
+        CHECK(recorded_during_run == std::vector<std::string>{"42"});
+        CHECK(cache.jobs_of("s1").empty());
+    }
+
+    // Nothing left: prepare checks the partition and says nothing.
+    controls.clear();
+    auto said = executor.prepare();
+    REQUIRE(said.has_value());
+    CHECK(said->empty());
+    CHECK(controls.at(0)[0] == "sinfo");
+
+    // A killed run left job 7 recorded and job 8 unrecorded under the session's name.
+    cache.record_job("s1", "7", "probe");
+    cache.record_job("other", "9", "probe");
+    squeue_says = "8\n";
+    controls.clear();
+    said = executor.prepare();
+    REQUIRE(said.has_value());
+    CHECK(*said == "cancelled 2 Slurm job(s) an earlier run of this session left: 7, 8");
+    CHECK(controls.back() == std::vector<std::string>{"scancel", "7", "8"});
+    CHECK(cache.jobs_of("s1").empty());
+    CHECK(cache.jobs_of("other") == std::vector<std::string>{"9"});
+}
+
+TEST_CASE("the Slurm executor refuses a partition the cluster does not have", "[executor]") {
+    TempDir dir;
+    Cache cache = Cache::open(dir / "p.db");
+    ExecutorConfig config;
+    config.kind = ExecutorKind::slurm;
+    config.partition = "nope";
+    ScriptedRunner inner;
+    SlurmExecutor missing(config, cache, "s1", inner, dir / "work",
+                          [](const std::vector<std::string>&) {
+                              return ControlResult{true, 0, ""};
+                          });
+    auto said = missing.prepare();
+    REQUIRE_FALSE(said.has_value());
+    CHECK(said.error().kind == ErrorKind::usage);
+    CHECK(said.error().message.find("partition 'nope' does not exist") != std::string::npos);
+
+    SlurmExecutor no_slurm(config, cache, "s1", inner, dir / "work",
+                           [](const std::vector<std::string>&) {
+                               return ControlResult{false, -1, "sinfo: not found"};
+                           });
+    said = no_slurm.prepare();
+    REQUIRE_FALSE(said.has_value());
+    CHECK(said.error().message.find("needs Slurm's commands") != std::string::npos);
+}
+
+TEST_CASE("with shared_dir, artifacts are copied there once and the probe sees them there",
+          "[executor]") {
+    TempDir dir;
+    Cache cache = Cache::open(dir / "p.db");
+    ExecutorConfig config;
+    config.kind = ExecutorKind::slurm;
+    config.partition = "bench";
+    config.shared_dir = dir / "shared";
+    ScriptedRunner inner;
+    SlurmExecutor executor(config, cache, "s1", inner, dir / "work",
+                           [](const std::vector<std::string>&) {
+                               return ControlResult{true, 0, ""};
+                           });
+    CHECK(executor.scratch_dir() == dir / "shared" / "scratch");
+    const auto artifacts = dir / "work" / "artifacts" / "fp" / "tree1";
+    write_file(artifacts / "bench.sh", "echo hi\n");
+    write_file(artifacts / "data" / "input.txt", "42\n");
+    CommitInfo commit;
+    commit.id = std::string(40, 'a');
+    const ProbeTarget target{&commit, artifacts, artifacts};
+    auto placed = executor.place(target);
+    REQUIRE(placed.has_value());
+    const auto expected = dir / "shared" / "artifacts" / "fp" / "tree1";
+    CHECK(placed->artifacts_dir == expected);
+    CHECK(placed->worktree == expected);
+    CHECK(read_file(expected / "data" / "input.txt") == "42\n");
+    // Copied once: a second placement reuses the copy.
+    write_file(artifacts / "bench.sh", "changed\n");
+    REQUIRE(executor.place(target).has_value());
+    CHECK(read_file(expected / "bench.sh") == "echo hi\n");
+}
