@@ -130,10 +130,13 @@ std::optional<double> relative_change(const json& value) {
 
 double unix_time(const json* value) {
     const auto number = lenient_number(value);
-    if (!number || *number <= 0) {
+    if (!number || !std::isfinite(*number) || *number <= 0) {
         return 0;
     }
-    return *number > 1e11 ? *number / 1000 : *number;  // milliseconds from Java senders
+    const double seconds = *number > 1e11 ? *number / 1000 : *number;  // milliseconds from Java senders
+    // Beyond the year 5000 it is no time (and no long long: "1e200" was
+    // undefined behaviour in the alert id; found by fuzzing).
+    return seconds < 1e11 ? seconds : 0;
 }
 
 long long integer_field(const json& object, const char* key, const std::string& where) {

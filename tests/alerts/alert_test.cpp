@@ -196,4 +196,15 @@ TEST_CASE("Otava JSON: every change of every change point, numbers as strings", 
         settings);
     REQUIRE_FALSE(injected);
     CHECK(injected.error().message.find("not a commit id") != std::string::npos);
+    // A time beyond any date ("1e200") was undefined behaviour when the alert
+    // id cast it to long long (found by fuzzing): it counts as no time.
+    for (const char* time : {R"("1e200")", "1e300", R"("NaN")"}) {
+        const auto far = parse_otava_report(
+            std::string(R"({"t": [{"time": )") + time +
+                R"(, "attributes": {"commit": "abcdef0"}, "changes": [{"metric": "m"}]}]})",
+            settings);
+        REQUIRE(far);
+        CHECK(far->front().time == 0);
+        CHECK(far->front().alert_id == "t@0/m");
+    }
 }
