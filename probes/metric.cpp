@@ -3,6 +3,7 @@
 #include <cctype>
 #include <cerrno>
 #include <cmath>
+#include <optional>
 #include <cstdlib>
 
 #include <boost/regex.hpp>
@@ -33,11 +34,18 @@ std::optional<double> to_number(const std::string& text) {
     return value;
 }
 
-// The first recursion or subroutine call in pattern ((?R), (?1), (?+1), (?-1),
-// (?&name), (?P>name)), or "". Boost.Regex accepts these Perl constructs
-// beyond ECMAScript, and a repeated call can keep one match busy for minutes
-// (found by fuzzing: `(a|(?1)*x)`); a metric pattern has no use for them.
-std::string recursion_in(std::string_view pattern) {
+// A Perl construct that Boost.Regex accepts beyond ECMAScript and that has
+// hurt us, found by fuzzing: the construct and what it is, or nullopt.
+//  - a recursion or subroutine call ((?R), (?1), (?+1), (?-1), (?&name),
+//    (?P>name)): a repeated call, `(a|(?1)*x)`, kept one match busy for minutes;
+//  - a comment, (?#...): Boost 1.74's parser loops forever on a possessive
+//    repeat followed by a comment and another character, `a*+(?#c)b`.
+// A metric pattern has no use for either.
+struct PerlConstruct {
+    std::string text;
+    const char* what;
+};
+std::optional<PerlConstruct> refused_construct(std::string_view pattern) {
     bool in_class = false;
     for (std::size_t i = 0; i < pattern.size(); ++i) {
         const char c = pattern[i];
@@ -58,24 +66,28 @@ std::string recursion_in(std::string_view pattern) {
             const bool digit_after_sign =
                 (k == '+' || k == '-') && i + 3 < pattern.size() &&
                 std::isdigit(static_cast<unsigned char>(pattern[i + 3])) != 0;
-            if (k == 'R' || k == '&' || digit_after_sign || pattern.substr(i + 2, 2) == "P>" ||
-                std::isdigit(static_cast<unsigned char>(k)) != 0) {
+            const bool call = k == 'R' || k == '&' || digit_after_sign ||
+                              pattern.substr(i + 2, 2) == "P>" ||
+                              std::isdigit(static_cast<unsigned char>(k)) != 0;
+            if (call || k == '#') {
                 const std::size_t end = pattern.find(')', i);
-                return std::string(pattern.substr(i, end == std::string_view::npos ? 3 : end - i + 1));
+                return PerlConstruct{
+                    std::string(pattern.substr(i, end == std::string_view::npos ? 3 : end - i + 1)),
+                    call ? "a recursive call" : "a comment"};
             }
         }
     }
-    return "";
+    return std::nullopt;
 }
 
 Result<MetricSpec> parse_regex(MetricSpec spec, const std::string& prefix) {
     spec.kind = MetricKind::regex;
     spec.argument = spec.text.substr(prefix.size());
-    if (const std::string call = recursion_in(spec.argument); !call.empty()) {
+    if (const auto refused = refused_construct(spec.argument)) {
         return usage_error(fmt::format(
-            "metric '{}': '{}' is a recursive call, which metric patterns do not allow (they "
-            "are ECMAScript syntax); write the pattern without it",
-            one_line(spec.text), one_line(call)));
+            "metric '{}': '{}' is {}, which metric patterns do not allow (they are ECMAScript "
+            "syntax); write the pattern without it",
+            one_line(spec.text), one_line(refused->text), refused->what));
     }
     try {
         spec.compiled = std::make_shared<const CompiledPattern>(
