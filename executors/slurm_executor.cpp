@@ -70,6 +70,7 @@ ControlResult run_slurm_control(const std::vector<std::string>& argv) {
     posix_spawn_file_actions_adddup2(&actions, fds[1], STDERR_FILENO);
     posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
     std::vector<char*> args;
+    args.reserve(argv.size() + 1);
     for (const auto& arg : argv) {
         args.push_back(
             const_cast<char*>(arg.c_str()));  // NOLINT(cppcoreguidelines-pro-type-const-cast)
@@ -155,7 +156,7 @@ ProcessResult SlurmProcessRunner::run(const ProcessSpec& spec) {
     alloc.argv.insert(alloc.argv.end(), m_options.extra_args.begin(), m_options.extra_args.end());
     alloc.stdout_path = m_scratch_dir / fmt::format("salloc-{}.log", static_cast<long>(getpid()));
     alloc.stderr_path = alloc.stdout_path;
-    const ProcessResult allocated = m_inner.run(alloc);
+    ProcessResult allocated = m_inner.run(alloc);
     const std::string said = read_file_tail(alloc.stdout_path, k_said_bytes);
     fs::remove(alloc.stdout_path, ec);
     const std::string job = parse_allocated_job(said);
