@@ -3,6 +3,7 @@
 #include <filesystem>
 #include <sstream>
 
+#include "cache/cache.hpp"
 #include "cli/commands.hpp"
 #include "cli/perfbisect_main.hpp"
 #include "tests/support/temp_dir.hpp"
@@ -150,7 +151,9 @@ TEST_CASE("the sessions commands read a database left by schema 1", "[cli][migra
 
     std::ostringstream stats;
     CHECK(command_cache_stats(CacheStatsOptions{db, "text"}, stats) == 0);
-    CHECK(stats.str().find("schema 5") != std::string::npos);
+    // Migrated all the way (the version grows with every migration).
+    CHECK(stats.str().find("schema " + std::to_string(Cache::k_schema_version)) !=
+          std::string::npos);
     CHECK(stats.str().find("sessions   1 (1 running)") != std::string::npos);
 }
 

@@ -75,14 +75,19 @@ get() {
   "${HTTPTOOL[@]}" request GET "$SERVE_URL$1" --token "$PB_TEST_TOKEN" --out "$WORK/answer.json"
 }
 
-# wait_done SESSION [SECONDS]: polls GET /v1/sessions/SESSION until its status is
-# not running or queued; the report is in $WORK/answer.json.
+# wait_done SESSION [SECONDS]: polls GET /v1/sessions/SESSION until neither its
+# status nor its queue entry's state is running or queued; the report is in
+# $WORK/answer.json.
 wait_done() {
-  local session=$1 limit=${2:-240} i status
+  local session=$1 limit=${2:-240} i status queue
   for i in $(seq 1 $((limit * 5))); do
     [ "$(get "/v1/sessions/$session")" = 200 ] || fail "GET session $session: $(cat "$WORK/answer.json")"
     status=$(json "$WORK/answer.json" "d['status']")
-    if [ "$status" != running ] && [ "$status" != queued ]; then
+    # The session's status is stored before the worker marks its queue entry
+    # done: wait for both, or a check of the queue state races the worker.
+    queue=$(json "$WORK/answer.json" "(d.get('queue') or {}).get('state', '')")
+    if [ "$status" != running ] && [ "$status" != queued ] \
+      && [ "$queue" != running ] && [ "$queue" != queued ]; then
       return 0
     fi
     sleep 0.2
