@@ -1031,9 +1031,9 @@ private:
         Step step;
         step.shared_rounds = before.size();
         step.df = m_df;
-        std::vector<double> d;
+        std::vector<double> d(before.size());
         for (std::size_t i = 0; i < before.size(); ++i) {
-            d.push_back(after[i] - before[i]);
+            d[i] = after[i] - before[i];
         }
         std::vector<bool> kept(d.size(), true);
         if (d.size() >= 3) {
