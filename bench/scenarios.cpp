@@ -108,32 +108,30 @@ std::vector<NoiseModel> make_noise_models() {
             double factor = 1;
         };
         auto state = std::make_shared<Phase>();
-        models.push_back(
-            {"load phases",
-             [state](double level, double time, std::mt19937_64& rng) {
-                 Phase& phase = *state;
-                 auto start = [&] {
-                     phase.loaded = true;
-                     phase.factor = std::uniform_real_distribution<double>(1.2, 2.0)(rng);
-                 };
-                 if (time < phase.last_time) {
-                     phase.loaded = false;
-                     if (std::bernoulli_distribution(k_loaded)(rng)) {
-                         start();
-                     }
-                 } else if (phase.loaded) {
-                     phase.loaded = !std::bernoulli_distribution(k_end)(rng);
-                 } else if (std::bernoulli_distribution(k_start)(rng)) {
-                     start();
-                 }
-                 phase.last_time = time;
-                 const double slow =
-                     phase.loaded
-                         ? 1 + (phase.factor - 1) * std::uniform_real_distribution<double>(0.8, 1)(rng)
-                         : 1.0;
-                 return level * slow * gaussian(rng, k_cv);
-             },
-             std::sqrt(m2 * (1 + k_cv * k_cv) - m1 * m1), true});
+        auto draw = [state](double level, double time, std::mt19937_64& rng) {
+            Phase& phase = *state;
+            auto start = [&] {
+                phase.loaded = true;
+                phase.factor = std::uniform_real_distribution<double>(1.2, 2.0)(rng);
+            };
+            if (time < phase.last_time) {
+                phase.loaded = false;
+                if (std::bernoulli_distribution(k_loaded)(rng)) {
+                    start();
+                }
+            } else if (phase.loaded) {
+                phase.loaded = !std::bernoulli_distribution(k_end)(rng);
+            } else if (std::bernoulli_distribution(k_start)(rng)) {
+                start();
+            }
+            phase.last_time = time;
+            double slow = 1;
+            if (phase.loaded) {
+                slow += (phase.factor - 1) * std::uniform_real_distribution<double>(0.8, 1)(rng);
+            }
+            return level * slow * gaussian(rng, k_cv);
+        };
+        models.push_back({"load phases", draw, std::sqrt(m2 * (1 + k_cv * k_cv) - m1 * m1), true});
     }
     return models;
 }

@@ -27,6 +27,13 @@ SimulationResult search(const SimulatedHistory& h, const PlannerSettings& s, uns
     return result;
 }
 
+// Appends a value of position p taken in round r (and marks p built).
+void add_value(Observations& obs, std::size_t p, double value, std::int64_t r) {
+    obs[p].build = BuildState::ok;
+    obs[p].values.push_back(value);
+    obs[p].rounds.push_back(r);
+}
+
 }  // namespace
 
 TEST_CASE("planner builds and measures both ends first, interleaved", "[planner]") {
@@ -285,11 +292,7 @@ TEST_CASE("confirmation rejects a step that the search's own values suggested", 
     auto s = settings();
     Observations obs(5);
     std::int64_t round = 0;
-    auto add = [&](std::size_t p, double value, std::int64_t r) {
-        obs[p].build = BuildState::ok;
-        obs[p].values.push_back(value);
-        obs[p].rounds.push_back(r);
-    };
+    auto add = [&](std::size_t p, double value, std::int64_t r) { add_value(obs, p, value, r); };
     std::mt19937_64 rng(3);
     std::normal_distribution<double> noise(0, 1);
     for (int i = 0; i < 10; ++i) {
@@ -461,11 +464,7 @@ TEST_CASE("a confirmation compares rounds, so a load that slows both runs of a r
           "[planner]") {
     Observations obs(3);
     std::int64_t round = 0;
-    auto add = [&](std::size_t p, double value) {
-        obs[p].build = BuildState::ok;
-        obs[p].values.push_back(value);
-        obs[p].rounds.push_back(round);
-    };
+    auto add = [&](std::size_t p, double value) { add_value(obs, p, value, round); };
     const double wobble[] = {-1.0, 0.5, 1.5, -0.5, 0.0, 1.0, -1.5, 0.8, -0.8, 0.2};
     // Quiet: the good end and the bad end (a 20 % regression) side by side.
     for (int i = 0; i < 30; ++i, ++round) {
@@ -500,11 +499,7 @@ namespace {
 Observations doubtful_midpoint(int count, double spread, double end_spread = 5) {
     Observations obs(9);
     std::int64_t round = 0;
-    const auto add = [&](std::size_t p, double value) {
-        obs[p].build = BuildState::ok;
-        obs[p].values.push_back(value);
-        obs[p].rounds.push_back(++round);
-    };
+    const auto add = [&](std::size_t p, double value) { add_value(obs, p, value, ++round); };
     const double sign[] = {1, -1, -1, 1};
     for (int i = 0; i < 8; ++i) {
         add(0, 100 + end_spread * sign[i % 4]);
@@ -631,11 +626,7 @@ TEST_CASE("a clear step is confirmed on three shared rounds", "[planner]") {
     // their own: the pair shares no round yet.
     Observations obs(2);
     std::int64_t round = 0;
-    const auto add = [&](std::size_t p, double value) {
-        obs[p].build = BuildState::ok;
-        obs[p].values.push_back(value);
-        obs[p].rounds.push_back(++round);
-    };
+    const auto add = [&](std::size_t p, double value) { add_value(obs, p, value, ++round); };
     for (int i = 0; i < 10; ++i) {
         add(0, 100 + (i % 2 == 0 ? 1 : -1));
     }
