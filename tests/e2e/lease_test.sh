@@ -6,7 +6,9 @@
 # and `abort` stops a running session for good.
 source "$(dirname "$0")/lib.sh"
 
-culprit=$(make_repo "$WORK/repo" 24 9 0.1)
+# Probe runs of 0.3 s: the session must outlast the checks made while A runs
+# (an ASan build starts each perfbisect command slowly).
+culprit=$(make_repo "$WORK/repo" 24 9 0.3)
 write_config "$WORK/perfbisect.toml" "$WORK/repo" 6
 db="$WORK/p.db"
 
