@@ -14,6 +14,7 @@
 #include <regex>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
 
 #include "cache/cache.hpp"
@@ -25,6 +26,7 @@ namespace perfbisect {
 namespace {
 
 constexpr std::size_t k_said_bytes = 2048;  // of salloc's or sinfo's output, quoted in messages
+constexpr std::size_t k_fault_bytes = 65536;  // of srun's stderr, read for a job fault
 
 std::string job_name_of(const std::string& session) {
     return "perfbisect-" + session;
@@ -137,13 +139,98 @@ SlurmProcessRunner::SlurmProcessRunner(ProcessRunner& inner, SlurmJobOptions opt
       m_scratch_dir(std::move(scratch_dir)),
       m_control(std::move(control)) {}
 
+JobFault job_fault(const std::string& srun_stderr) {
+    static const std::regex k_cancelled(R"(\*\*\* (JOB|STEP) \S+ ON (\S+) CANCELLED AT)");
+    static const std::regex k_node_failure(R"(Node failure on (\S+))");
+    for (const auto& line : split_lines(srun_stderr)) {
+        // Slurm's own lines only ("srun: …", "slurmstepd-<node>: …"): the
+        // probe's stderr is in the same file.
+        if (!line.starts_with("srun:") && !line.starts_with("slurmstepd")) {
+            continue;
+        }
+        std::smatch match;
+        if (std::regex_search(line, match, k_cancelled)) {
+            const std::string node = match[2].str();
+            if (line.find("DUE TO PREEMPTION") != std::string::npos) {
+                return {"preempted", node};
+            }
+            if (line.find("DUE TO TIME LIMIT") != std::string::npos) {
+                return {"cut off at its time limit", node};
+            }
+            if (line.find("DUE TO NODE FAIL") != std::string::npos) {
+                return {"node failure", node};
+            }
+            return {"cancelled", node};
+        }
+        if (std::regex_search(line, match, k_node_failure)) {
+            return {"node failure", match[1].str()};
+        }
+        if (line.find("Unable to create step for job") != std::string::npos) {
+            return {"step not launched", ""};
+        }
+    }
+    return {};
+}
+
 ProcessResult SlurmProcessRunner::run(const ProcessSpec& spec) {
+    std::vector<std::string> faulted;  // the nodes this run's attempts failed on
+    for (int attempt = 1;; ++attempt) {
+        std::vector<std::string> exclude = m_dropped;
+        for (const auto& node : faulted) {
+            if (std::find(exclude.begin(), exclude.end(), node) == exclude.end()) {
+                exclude.push_back(node);
+            }
+        }
+        ProcessResult result = run_job(spec, exclude);
+        if (!result.started && !result.interrupted && !result.timed_out &&
+            exclude.size() > m_dropped.size()) {
+            // No other node can take it: the same node again.
+            result = run_job(spec, m_dropped);
+        }
+        if (!result.started && !result.interrupted && !m_dropped.empty()) {
+            result.error +=
+                fmt::format(" (nodes dropped from this session after {} job faults each: {})",
+                            k_node_faults, fmt::join(m_dropped, ", "));
+        }
+        if (!result.started || result.interrupted || result.timed_out || spec.stderr_path.empty()) {
+            return result;
+        }
+        const auto [fault, node] = job_fault(read_file_tail(spec.stderr_path, k_fault_bytes));
+        if (fault.empty()) {
+            return result;
+        }
+        const std::string where = node.empty() ? "an unknown node" : "node " + node;
+        if (!node.empty()) {
+            faulted.push_back(node);
+            if (++m_node_faults[node] == k_node_faults) {
+                m_dropped.push_back(node);
+                spdlog::warn(
+                    "Slurm node {} dropped from this session after {} job faults (the "
+                    "last: {}); its runs go to the other nodes of partition {}",
+                    node, k_node_faults, fault, m_options.partition);
+            }
+        }
+        if (attempt >= k_job_attempts) {
+            spdlog::warn("Slurm job on {}: {}; after {} attempts the run counts as failed", where,
+                         fault, attempt);
+            return result;
+        }
+        spdlog::warn("Slurm job on {}: {}; running it again as a new job (attempt {} of {})", where,
+                     fault, attempt + 1, k_job_attempts);
+    }
+}
+
+ProcessResult SlurmProcessRunner::run_job(const ProcessSpec& spec,
+                                          const std::vector<std::string>& exclude) {
     namespace fs = std::filesystem;
     std::error_code ec;
     fs::create_directories(m_scratch_dir, ec);
     ProcessSpec alloc;
     alloc.argv = {"salloc", "--no-shell", "--job-name=" + m_options.job_name,
                   "--partition=" + m_options.partition, "--nodes=1"};
+    if (!exclude.empty()) {
+        alloc.argv.push_back(fmt::format("--exclude={}", fmt::join(exclude, ",")));
+    }
     if (m_options.exclusive) {
         alloc.argv.emplace_back("--exclusive");
     }

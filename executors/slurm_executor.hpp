@@ -15,6 +15,7 @@
 
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -57,25 +58,54 @@ ControlResult run_slurm_control(const std::vector<std::string>& argv);
 std::string slurm_time(double seconds);
 // The job id in salloc's output ("salloc: Granted job allocation 42"), or "".
 std::string parse_allocated_job(const std::string& salloc_output);
+// Why Slurm, not the probe, ended a job step, from srun's stderr: reason
+// "preempted", "cut off at its time limit", "node failure", "cancelled" (by
+// someone else, e.g. an administrator) or "step not launched", and the node
+// Slurm names ("*** STEP 42.0 ON n3 CANCELLED …", "Node failure on n3"; ""
+// when it names none). reason is "" when the probe ran and ended by itself
+// (its own exit code, even a failing one).
+struct JobFault {
+    std::string reason;
+    std::string node;
+};
+JobFault job_fault(const std::string& srun_stderr);
 
 // A ProcessRunner whose processes run as Slurm jobs (see the top of this
 // file), through `inner` for salloc and srun. The ProcessResult is srun's:
 // the probe's exit code, its wall time as seen from here (which includes the
 // step's launch). A failed allocation is a result that did not start, with
-// salloc's message as error and in spec.stderr_path. Thread-safety: one call
-// at a time.
+// salloc's message as error and in spec.stderr_path.
+//
+// Faults of the job, not of the probe (job_fault(): preempted, time limit,
+// node failure, cancelled by someone else, step not launched), are retried
+// as a new job, up to k_job_attempts in all, each excluding the nodes this
+// run's earlier attempts failed on (--exclude). A node with
+// k_node_faults faults in the session is dropped: excluded from every later
+// job, with a warning. The retries' messages go to the log; the result is
+// the last attempt's. Thread-safety: one call at a time.
 class SlurmProcessRunner final : public ProcessRunner {
 public:
+    static constexpr int k_job_attempts = 3;
+    static constexpr int k_node_faults = 3;
+
     SlurmProcessRunner(ProcessRunner& inner, SlurmJobOptions options, JobLedger ledger,
                        std::filesystem::path scratch_dir, SlurmControl control = run_slurm_control);
     ProcessResult run(const ProcessSpec& spec) override;
 
+    // The nodes dropped from the session so far, in the order dropped.
+    const std::vector<std::string>& dropped_nodes() const { return m_dropped; }
+
 private:
+    // One job: salloc (excluding `exclude`), srun into it, scancel.
+    ProcessResult run_job(const ProcessSpec& spec, const std::vector<std::string>& exclude);
+
     ProcessRunner& m_inner;
     SlurmJobOptions m_options;
     JobLedger m_ledger;
     std::filesystem::path m_scratch_dir;
     SlurmControl m_control;
+    std::map<std::string, int> m_node_faults;  // job faults per node, this session
+    std::vector<std::string> m_dropped;
 };
 
 // The executor: probe runs (and builds, with build_partition) as jobs; the

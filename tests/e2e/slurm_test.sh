@@ -8,7 +8,9 @@
 #     shared_dir, and nothing is left in squeue or in the database's job table;
 #  2. a bisect killed with SIGKILL while a probe job runs resumes: the job it
 #     left is cancelled (said on stderr), the culprit is right, no sample is
-#     stored twice, and nothing is left in squeue.
+#     stored twice, and nothing is left in squeue;
+#  3. a probe job cancelled from outside while it runs is run again as a new
+#     job (said on stderr), and the bisect finds the culprit.
 # Slurm is stopped at the end unless it was running before.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/slurm_lib.sh"
@@ -125,6 +127,39 @@ dups=$(sqlite3 "$db" "SELECT count(*) FROM (SELECT run FROM samples GROUP BY ses
 [ "$dups" = 0 ] || fail "$dups samples stored twice"
 no_leftovers "$session" || fail "jobs left in squeue after resume: $(leftovers "$session")"
 [ "$(sqlite3 "$db" "SELECT count(*) FROM executor_jobs")" = 0 ] || fail "job ids left in the database"
+# 3. A job cancelled from outside (as an administrator or a preemption would)
+# while its probe runs: run again as a new job, and the bisect goes on. Probe
+# runs of 1 s, so that the cancel lands inside one.
+slow=$(make_repo "$WORK/slow" 8 5 1)
+write_config "$WORK/slow.toml" "$WORK/slow" 4
+sed -n '/^\[executor\]/,$p' "$WORK/perfbisect.toml" >> "$WORK/slow.toml"
+rm -rf "$WORK/db"
+"$PERFBISECT" run --config "$WORK/slow.toml" --good good --bad bad --db "$db" --format json \
+  > "$WORK/cancelled.json" 2> "$WORK/cancelled.err" &
+pid=$!
+target=""
+for i in $(seq 1 300); do
+  target=$(squeue --noheader --states=RUNNING --format='%i %j' | awk '$2 ~ /^perfbisect-/ { print $1; exit }')
+  [ -n "$target" ] && break
+  sleep 0.1
+done
+[ -n "$target" ] || fail "no running probe job to cancel within 30 s"
+sleep 0.5
+scancel "$target"
+set +e
+wait "$pid"
+code=$?
+set -e
+[ "$code" -eq 0 ] || fail "the run with a cancelled job exited $code: $(tail -3 "$WORK/cancelled.err")"
+grep -q "Slurm job on node .*: cancelled; running it again as a new job" "$WORK/cancelled.err" ||
+  fail "no retry said after job $target was cancelled: $(grep -i slurm "$WORK/cancelled.err" | tail -3)"
+[ "$(json "$WORK/cancelled.json" "d['culprits'][0]['commit']")" = "$slow" ] ||
+  fail "wrong culprit after a cancelled job"
+runs=$(json "$WORK/cancelled.json" "d['cost']['probe_runs']")
+stored=$(sqlite3 "$db" "SELECT count(*) FROM samples WHERE ok = 1")
+[ "$stored" = "$runs" ] || fail "$stored samples stored for $runs probe runs"
+echo "cancelled job $target: $(grep -o 'Slurm job on node [^;]*; running it again[^)]*)' "$WORK/cancelled.err" | head -1); culprit found, $runs probe runs, $stored samples"
+
 # Nothing of perfbisect's in the cluster's queue at the end (either session).
 others=$(squeue --noheader --format='%i %j %T' | grep ' perfbisect-' || true)
 [ -z "$others" ] || fail "perfbisect jobs left in squeue: $others"

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <functional>
+#include <map>
 
 #include "cache/cache.hpp"
 #include "executors/slurm_executor.hpp"
@@ -44,6 +45,61 @@ public:
 bool has(const std::vector<std::string>& argv, const std::string& word) {
     return std::find(argv.begin(), argv.end(), word) != argv.end();
 }
+
+SlurmJobOptions job_options() {
+    SlurmJobOptions options;
+    options.job_name = "perfbisect-abc";
+    options.partition = "bench";
+    return options;
+}
+
+// A cluster of named nodes: salloc takes the first node its --exclude leaves
+// (or fails as Slurm does when none is left), srun on a node listed in
+// `faults` writes that Slurm message to the step's stderr and fails.
+class ClusterRunner final : public ProcessRunner {
+public:
+    std::vector<std::string> nodes;
+    std::map<std::string, std::string> faults;  // node -> srun's stderr
+    std::vector<std::string> placed;            // the node of each srun, in order
+    std::vector<std::string> excludes;          // each salloc's --exclude= value, "" = none
+
+    ProcessResult run(const ProcessSpec& spec) override {
+        ProcessResult result;
+        result.started = true;
+        if (spec.argv.front() == "salloc") {
+            std::string exclude;
+            for (const auto& arg : spec.argv) {
+                if (arg.starts_with("--exclude=")) {
+                    exclude = arg.substr(10);
+                }
+            }
+            excludes.push_back(exclude);
+            for (const auto& node : nodes) {
+                if (("," + exclude + ",").find("," + node + ",") == std::string::npos) {
+                    m_node = node;
+                    write_file(spec.stdout_path,
+                               "salloc: Granted job allocation " + std::to_string(++m_job) + "\n");
+                    result.exit_code = 0;
+                    return result;
+                }
+            }
+            write_file(spec.stdout_path,
+                       "salloc: error: Job submit/allocate failed: Requested "
+                       "node configuration is not available\n");
+            result.exit_code = 1;
+            return result;
+        }
+        placed.push_back(m_node);
+        const auto fault = faults.find(m_node);
+        write_file(spec.stderr_path, fault == faults.end() ? "" : fault->second);
+        result.exit_code = fault == faults.end() ? 0 : 143;
+        return result;
+    }
+
+private:
+    std::string m_node;
+    int m_job = 0;
+};
 
 }  // namespace
 
@@ -292,4 +348,102 @@ TEST_CASE("with shared_dir, artifacts are copied there once and the probe sees t
     write_file(artifacts / "bench.sh", "changed\n");
     REQUIRE(executor.place(target).has_value());
     CHECK(read_file(expected / "bench.sh") == "echo hi\n");
+}
+
+TEST_CASE("job_fault reads Slurm's messages, not the probe's", "[executor]") {
+    const auto fault = [](const std::string& text) {
+        const JobFault f = job_fault(text);
+        return f.reason + "@" + f.node;
+    };
+    // As slurmstepd on node n1 and srun print them (22.05).
+    CHECK(fault("slurmstepd-n1: error: *** STEP 42.0 ON n1 CANCELLED AT 2026-11-29T07:00:00 DUE "
+                "TO TIME LIMIT ***\n") == "cut off at its time limit@n1");
+    CHECK(fault("slurmstepd-n1: error: *** JOB 42 ON n1 CANCELLED AT 2026-11-29T07:00:00 DUE TO "
+                "PREEMPTION ***\n") == "preempted@n1");
+    CHECK(fault("srun: error: Node failure on n2\n") == "node failure@n2");
+    CHECK(fault("slurmstepd-vm: error: *** STEP 1012.0 ON vm CANCELLED AT 2026-11-29T06:55:00 "
+                "***\nsrun: error: vm: task 0: Terminated\n") == "cancelled@vm");
+    CHECK(fault("srun: error: Unable to create step for job 42: Job/step already completing or "
+                "completed\n") == "step not launched@");
+    // The probe's own failure, and the probe's own words, are not Slurm's.
+    CHECK(fault("srun: error: n1: task 0: Exited with exit code 3\n") == "@");
+    CHECK(fault("bench: *** JOB 1 ON x CANCELLED AT noon DUE TO TIME LIMIT ***\n") == "@");
+    CHECK(fault("") == "@");
+}
+
+TEST_CASE("a job Slurm cut off is run again on another node; a node that keeps failing is dropped",
+          "[executor]") {
+    TempDir dir;
+    ClusterRunner cluster;
+    cluster.nodes = {"n1", "n2"};
+    cluster.faults["n1"] =
+        "slurmstepd-n1: error: *** JOB 1 ON n1 CANCELLED AT 2026-11-29T07:00:00 DUE TO "
+        "PREEMPTION ***\n";
+    SlurmProcessRunner runner(cluster, job_options(), JobLedger{}, dir.path(),
+                              [](const std::vector<std::string>&) {
+                                  return ControlResult{true, 0, ""};
+                              });
+    ProcessSpec spec;
+    spec.argv = {"./bench"};
+    spec.stdout_path = dir / "out";
+    spec.stderr_path = dir / "err";
+
+    // Each of three runs meets n1 first, is preempted there and succeeds on n2.
+    for (int run = 1; run <= 3; ++run) {
+        CAPTURE(run);
+        CHECK(runner.run(spec).succeeded());
+    }
+    CHECK(cluster.placed == std::vector<std::string>{"n1", "n2", "n1", "n2", "n1", "n2"});
+    CHECK(cluster.excludes == std::vector<std::string>{"", "n1", "", "n1", "", "n1"});
+    // Three faults: n1 is dropped, and later jobs never ask for it.
+    CHECK(runner.dropped_nodes() == std::vector<std::string>{"n1"});
+    CHECK(runner.run(spec).succeeded());
+    CHECK(cluster.placed.back() == "n2");
+    CHECK(cluster.excludes.back() == "n1");
+}
+
+TEST_CASE("a job fault is retried at most three times, on the same node when there is no other",
+          "[executor]") {
+    TempDir dir;
+    ClusterRunner cluster;
+    cluster.nodes = {"solo"};
+    cluster.faults["solo"] = "srun: error: Node failure on solo\n";
+    SlurmProcessRunner runner(cluster, job_options(), JobLedger{}, dir.path(),
+                              [](const std::vector<std::string>&) {
+                                  return ControlResult{true, 0, ""};
+                              });
+    ProcessSpec spec;
+    spec.argv = {"./bench"};
+    spec.stdout_path = dir / "out";
+    spec.stderr_path = dir / "err";
+
+    const ProcessResult result = runner.run(spec);
+    CHECK_FALSE(result.succeeded());
+    // Three attempts, each first asked away from solo, then on solo again.
+    CHECK(cluster.placed == std::vector<std::string>{"solo", "solo", "solo"});
+    CHECK(cluster.excludes == std::vector<std::string>{"", "solo", "", "solo", ""});
+    // After its third fault solo is dropped; with no node left, the run says why.
+    CHECK(runner.dropped_nodes() == std::vector<std::string>{"solo"});
+    const ProcessResult next = runner.run(spec);
+    CHECK_FALSE(next.started);
+    CHECK(next.error.find("dropped from this session") != std::string::npos);
+    CHECK(next.error.find("solo") != std::string::npos);
+}
+
+TEST_CASE("the probe's own failure is not retried", "[executor]") {
+    TempDir dir;
+    ClusterRunner cluster;
+    cluster.nodes = {"n1", "n2"};
+    cluster.faults["n1"] = "srun: error: n1: task 0: Exited with exit code 3\n";
+    SlurmProcessRunner runner(cluster, job_options(), JobLedger{}, dir.path(),
+                              [](const std::vector<std::string>&) {
+                                  return ControlResult{true, 0, ""};
+                              });
+    ProcessSpec spec;
+    spec.argv = {"./bench"};
+    spec.stdout_path = dir / "out";
+    spec.stderr_path = dir / "err";
+    CHECK_FALSE(runner.run(spec).succeeded());
+    CHECK(cluster.placed == std::vector<std::string>{"n1"});
+    CHECK(runner.dropped_nodes().empty());
 }
