@@ -9,6 +9,7 @@
 #include <set>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "stats/distributions.hpp"
 #include "stats/rank_tests.hpp"
@@ -685,18 +686,33 @@ private:
                 "level of position {}) = {:.2f}; the step is most likely at position {} (p = {:.2f})",
                 c, a, b, b, at_right, locations[best].commit, posterior[best]);
         }
-        if (m_obs[c].build == BuildState::unknown) {
-            return build(c);
+        // On W > 1 nodes: up to W candidates at once (k-section).
+        std::vector<std::size_t> batch{c};
+        if (m_settings.parallel > 1) {
+            batch = parallel_batch(locations_cdf(locations, posterior, cap), c);
+            m_plan.why += fmt::format("; measured with {} more of the gap at once: {}",
+                                      batch.size() - 1,
+                                      fmt::join(batch.begin() + 1, batch.end(), ","));
         }
-        // One more value of it, in one shuffled round with its references:
-        // the first time with one run of the end whose level rests on fewer
-        // values; and a level resting on fewer values than the commit will
-        // have gets its end run too, since no number of values of the
-        // commit can make up for an imprecise reference.
-        const std::size_t n = values(c);
-        const std::size_t target = n + 1;
-        std::vector<std::size_t> positions{c};
-        if (n == 0) {
+        for (std::size_t p : batch) {
+            if (m_obs[p].build == BuildState::unknown) {
+                return build(p);
+            }
+        }
+        // One more value of each, in one shuffled round with their
+        // references: the first time with one run of the end whose level
+        // rests on fewer values (one for the whole batch); and a level
+        // resting on fewer values than a commit will have gets its end run
+        // too, since no number of values of the commit can make up for an
+        // imprecise reference.
+        std::size_t target = 0;
+        bool first_values = false;
+        for (std::size_t p : batch) {
+            target = std::max(target, values(p) + 1);
+            first_values = first_values || values(p) == 0;
+        }
+        std::vector<std::size_t> positions = batch;
+        if (first_values) {
             positions.push_back(left.n <= right.n ? a : b);
         }
         for (const auto& [end, pool] : {std::pair{a, left.n}, std::pair{b, right.n}}) {
@@ -705,6 +721,62 @@ private:
             }
         }
         return measure(std::move(positions), 1);
+    }
+
+    // A candidate of a gap: a measurable commit and P(it is at the right
+    // level), the posterior mass of the locations at or before it.
+    struct CandidateSide {
+        std::size_t commit = 0;
+        double at_right = 0;
+    };
+
+    // The candidates of a gap below their cap of values, in order, from its
+    // locations and their posterior.
+    template <typename Locations>
+    std::vector<CandidateSide> locations_cdf(const Locations& locations,
+                                             const std::vector<double>& posterior,
+                                             std::size_t cap) const {
+        std::vector<CandidateSide> out;
+        double at_or_before = 0;
+        for (std::size_t l = 0; l + 1 < locations.size(); ++l) {
+            at_or_before += posterior[l];
+            if (values(locations[l].commit) < cap) {
+                out.push_back(CandidateSide{locations[l].commit, at_or_before});
+            }
+        }
+        return out;
+    }
+
+    // The batch of a k-section round on W = parallel nodes: the commit most
+    // in doubt (`first`, the one-node choice), then for each quantile
+    // q = j / (W + 1) of the posterior the candidate whose P(at the right
+    // level) is nearest q, if it lies within half a quantile step of it.
+    // Spread over the posterior, W candidates cut the gap into W + 1 parts
+    // of about equal probability, so N commits take about log_{W+1}(N)
+    // rounds; once the posterior has gathered on a few commits, the
+    // quantiles fall between them and fewer than W candidates are measured:
+    // a commit whose side is already as good as known would add a probe run
+    // and no information.
+    std::vector<std::size_t> parallel_batch(const std::vector<CandidateSide>& sides,
+                                            std::size_t first) const {
+        const std::size_t width = m_settings.parallel;
+        std::vector<std::size_t> batch{first};
+        const double half_step = 0.5 / static_cast<double>(width + 1);
+        for (std::size_t j = 1; j <= width && batch.size() < width; ++j) {
+            const double q = static_cast<double>(j) / static_cast<double>(width + 1);
+            const CandidateSide* nearest = nullptr;
+            for (const auto& side : sides) {
+                if (!nearest || std::abs(side.at_right - q) < std::abs(nearest->at_right - q)) {
+                    nearest = &side;
+                }
+            }
+            if (nearest && std::abs(nearest->at_right - q) <= half_step &&
+                std::find(batch.begin(), batch.end(), nearest->commit) == batch.end()) {
+                batch.push_back(nearest->commit);
+            }
+        }
+        std::sort(batch.begin() + 1, batch.end());
+        return batch;
     }
 
     // Whether the commits measured inside gap i cut it into links none of

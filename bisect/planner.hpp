@@ -124,6 +124,12 @@ struct PlannerSettings {
     DecideConfig decide;
     BudgetConfig budget;
     Direction direction = Direction::lower_is_better;
+    // W: how many probe runs may run at once (nodes). With W > 1 a gap is
+    // searched by k-section: one measure action holds up to W candidates of
+    // the gap, chosen at the W quantiles of the posterior of the step's
+    // location (docs/how-it-decides.md, "Parallel search"). 1 (or 0): one
+    // candidate per action, as on one machine.
+    std::size_t parallel = 1;
 };
 
 // elapsed_seconds: wall time the session has run so far, for budget.max_seconds.

@@ -24,6 +24,7 @@ SimulationResult simulate_search(const PlannerSettings& settings, const Simulate
     Observations obs(history.levels.size());
     std::int64_t round = 0;
     SimulationResult result;
+    const std::size_t nodes = std::max<std::size_t>(settings.parallel, 1);
     for (int step = 0; step < max_steps; ++step) {
         Plan plan = plan_next(settings, obs);
         result.verdicts = plan.verdicts;
@@ -34,6 +35,8 @@ SimulationResult simulate_search(const PlannerSettings& settings, const Simulate
             obs[b->position].build_failure = broken ? "simulated build failure" : "";
         } else if (const auto* m = std::get_if<MeasureAction>(&plan.next)) {
             std::vector<std::size_t> order = m->positions;
+            const std::size_t runs = order.size() * static_cast<std::size_t>(std::max(m->rounds, 0));
+            result.rounds += static_cast<int>((runs + nodes - 1) / nodes);
             for (int r = 0; r < m->rounds; ++r) {
                 ++round;
                 std::shuffle(order.begin(), order.end(), rng);

@@ -28,6 +28,12 @@ struct SimulationResult {
     std::vector<Verdict> verdicts;
     int builds = 0;
     int probe_runs = 0;
+    // Wall-clock steps of the measurements on W = settings.parallel nodes: a
+    // step is the time of one probe run, in which each node does at most one
+    // run. A measure action's runs are dealt to the nodes in turn and the
+    // next action waits for all of them, so one of T runs takes ceil(T / W)
+    // steps (on one node: steps = probe runs). Builds are not counted.
+    int rounds = 0;
     bool finished = false;          // false: the planner failed or did not end
     std::string failure;            // the planner's FailAction message, if any
 };
