@@ -3,13 +3,15 @@
 // and accuracy, as ratios against W = 1 measured in the same run on the same
 // instances and seeds.
 //
-//   bench_parallel [--seeds N] [--large-seeds N] [--only TEXT] [--rows]
+//   bench_parallel [--seeds N] [--large-seeds N] [--only TEXT] [--rows] [--trace]
 //
 // --seeds N        seeds per scenario (default 5); each scenario kind runs
 //                  under every noise model, so a kind has 8 N searches
 // --large-seeds N  seeds per scenario for the 10,000-commit range (default 1)
 // --only TEXT      only scenario rows whose name contains TEXT
 // --rows           also one line per scenario row and W
+// --trace          one line per wrong answer: the row, seed, W, expected and given
+// --explain S W    every planner step (action and why) of seed S at W nodes, when wrong
 //
 // A round is a wall-clock step of the simulation (bisect/simulation.hpp,
 // SimulationResult::rounds): the time of one probe run, in which each of the
@@ -26,6 +28,7 @@
 #include <vector>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "bench/scenarios.hpp"
 #include "bisect/simulation.hpp"
@@ -68,6 +71,9 @@ int main(int argc, char** argv) {
     suite.large_seeds = 1;
     std::string only;
     bool rows = false;
+    bool trace = false;
+    int explain_seed = -1;
+    std::size_t explain_width = 0;
     for (int i = 1; i < argc; ++i) {
         const std::string arg = argv[i];
         if ((arg == "--seeds" || arg == "--large-seeds" || arg == "--only") && i + 1 < argc) {
@@ -84,9 +90,14 @@ int main(int argc, char** argv) {
             (arg == "--seeds" ? suite.seeds : suite.large_seeds) = n;
         } else if (arg == "--rows") {
             rows = true;
+        } else if (arg == "--trace") {
+            trace = true;
+        } else if (arg == "--explain" && i + 2 < argc) {
+            explain_seed = std::atoi(argv[++i]);
+            explain_width = static_cast<std::size_t>(std::atoi(argv[++i]));
         } else {
             fmt::print(stderr,
-                       "usage: bench_parallel [--seeds N] [--large-seeds N] [--only TEXT] [--rows]\n");
+                       "usage: bench_parallel [--seeds N] [--large-seeds N] [--only TEXT] [--rows] [--trace] [--explain SEED W]\n");
             return 2;
         }
     }
@@ -112,11 +123,43 @@ int main(int argc, char** argv) {
                 PlannerSettings settings;
                 settings.decide.min_effect = scenario.min_effect;
                 settings.parallel = width;
+                const bool explain = i == explain_seed && width == explain_width;
+                std::string explained;
+                const auto observe = [&](const Plan& plan) {
+                    std::string action;
+                    if (const auto* m = std::get_if<MeasureAction>(&plan.next)) {
+                        action = fmt::format("measure {} x{}", fmt::join(m->positions, ","), m->rounds);
+                    } else if (const auto* b = std::get_if<BuildAction>(&plan.next)) {
+                        action = fmt::format("build {}", b->position);
+                    } else {
+                        action = "done";
+                    }
+                    explained += fmt::format("  {} | {}\n", action, plan.why);
+                };
                 const SimulationResult r =
-                    simulate_search(settings, instance.history, mix_seed(run_seed, 1));
+                    simulate_search(settings, instance.history, mix_seed(run_seed, 1), 10000,
+                                    explain ? std::function<void(const Plan&)>(observe)
+                                            : std::function<void(const Plan&)>());
                 Score s = score(instance.expected, r.outcome);
                 if (!r.finished) {
                     s = Score{};
+                }
+                if (explain && !s.right) {
+                    fmt::print("explain {} seed {} W={} ({}):\n{}", scenario.row, i, width,
+                               noise_models()[scenario.noise].name, explained);
+                }
+                if (trace && !s.right) {
+                    std::string named;
+                    for (const auto& c : r.outcome.culprits) {
+                        named += fmt::format(" {}", c.position);
+                    }
+                    std::string want;
+                    for (std::size_t c : instance.expected.culprits) {
+                        want += fmt::format(" {}", c);
+                    }
+                    fmt::print("wrong: {} seed {} W={}: expected {}{}, got {}{} ({} runs)\n",
+                               scenario.row, i, width, to_string(instance.expected.status), want,
+                               to_string(r.outcome.status), named, r.probe_runs);
                 }
                 const bool none = instance.expected.status == SessionStatus::not_reproduced;
                 total[width].add(s, none, r, scenario.commits, width);

@@ -147,6 +147,7 @@ private:
         const double sign = orientation();
         m_values.assign(count, {});
         m_rounds.assign(count, {});
+        centre_nodes();
         // 1. A robust scale: the median absolute deviation from each commit's
         // median, pooled, scaled up for the few values per commit.
         // (Buffers are reserved and selections done in place: a session may
@@ -160,7 +161,7 @@ private:
         std::vector<double> buffer;
         std::vector<double> medians(count, 0);
         for (std::size_t p = 0; p < count; ++p) {
-            const auto& v = m_obs[p].values;
+            const auto& v = raw(p);
             if (v.empty()) {
                 continue;
             }
@@ -196,8 +197,9 @@ private:
             const auto& o = m_obs[p];
             m_values[p].reserve(o.values.size());
             m_rounds[p].reserve(o.values.size());
-            for (std::size_t i = 0; i < o.values.size(); ++i) {
-                const double y = sign * o.values[i];
+            const auto& v = raw(p);
+            for (std::size_t i = 0; i < v.size(); ++i) {
+                const double y = sign * v[i];
                 if (o.values.size() >= 3 && std::abs(y - medians[p]) > cut) {
                     continue;
                 }
@@ -275,6 +277,64 @@ private:
         m_t_confirm = stats::student_t_quantile(1 - m_decide.alpha / k_confirm_looks, m_df);
         m_t_rule_out = stats::student_t_quantile(k_rule_out_confidence, m_df);
         m_t_slope = stats::student_t_quantile(k_slope_confidence, m_df);
+    }
+
+    // The values of p as measured, or, with node blocking, with their
+    // node's offset taken out (not oriented).
+    const std::vector<double>& raw(std::size_t p) const {
+        return m_centred.empty() ? m_obs[p].values : m_centred[p];
+    }
+
+    // Node blocking: each node's offset is the mean, over the commits
+    // measured on more than one node, of that commit's mean on the node
+    // minus the mean of its per-node means, weighted by the node's values
+    // of the commit. Values of commits measured on one node only say
+    // nothing of the node (its offset and the commit's level cannot be told
+    // apart) and do not enter the estimate, but are corrected too. Leaves
+    // m_centred empty when blocking is off or no commit was measured on two
+    // nodes: the values are then used as measured.
+    void centre_nodes() {
+        m_centred.clear();
+        if (!m_settings.node_blocking) {
+            return;
+        }
+        std::map<int, std::pair<double, double>> offsets;  // node -> (weighted sum, weight)
+        for (const auto& o : m_obs) {
+            if (o.nodes.size() != o.values.size() || o.values.empty()) {
+                continue;
+            }
+            std::map<int, std::pair<double, double>> on;  // node -> (sum, count)
+            for (std::size_t i = 0; i < o.values.size(); ++i) {
+                on[o.nodes[i]].first += o.values[i];
+                on[o.nodes[i]].second += 1;
+            }
+            if (on.size() < 2) {
+                continue;
+            }
+            double centre = 0;
+            for (const auto& [node, sums] : on) {
+                centre += sums.first / sums.second;
+            }
+            centre /= static_cast<double>(on.size());
+            for (const auto& [node, sums] : on) {
+                offsets[node].first += (sums.first / sums.second - centre) * sums.second;
+                offsets[node].second += sums.second;
+            }
+        }
+        if (offsets.size() < 2) {
+            return;
+        }
+        m_centred.resize(m_obs.size());
+        for (std::size_t p = 0; p < m_obs.size(); ++p) {
+            const auto& o = m_obs[p];
+            m_centred[p] = o.values;
+            for (std::size_t i = 0; i < o.values.size() && i < o.nodes.size(); ++i) {
+                const auto it = offsets.find(o.nodes[i]);
+                if (it != offsets.end()) {
+                    m_centred[p][i] -= it->second.first / it->second.second;
+                }
+            }
+        }
     }
 
     Level level(const std::vector<std::size_t>& positions) const {
@@ -463,10 +523,10 @@ private:
         const double sign = orientation();
         std::vector<double> good;
         std::vector<double> bad;
-        for (double x : m_obs[0].values) {
+        for (double x : raw(0)) {
             good.push_back(sign * x);
         }
-        for (double x : m_obs[last].values) {
+        for (double x : raw(last)) {
             bad.push_back(sign * x);
         }
         const double s = scale();
@@ -690,9 +750,8 @@ private:
         std::vector<std::size_t> batch{c};
         if (m_settings.parallel > 1) {
             batch = parallel_batch(locations_cdf(locations, posterior, cap), c);
-            m_plan.why += fmt::format("; measured with {} more of the gap at once: {}",
-                                      batch.size() - 1,
-                                      fmt::join(batch.begin() + 1, batch.end(), ","));
+            m_plan.why += fmt::format("; on {} nodes, {} of the gap at once (k-section): {}",
+                                      m_settings.parallel, batch.size(), fmt::join(batch, ","));
         }
         for (std::size_t p : batch) {
             if (m_obs[p].build == BuildState::unknown) {
@@ -747,22 +806,23 @@ private:
         return out;
     }
 
-    // The batch of a k-section round on W = parallel nodes: the commit most
-    // in doubt (`first`, the one-node choice), then for each quantile
-    // q = j / (W + 1) of the posterior the candidate whose P(at the right
-    // level) is nearest q, if it lies within half a quantile step of it.
-    // Spread over the posterior, W candidates cut the gap into W + 1 parts
-    // of about equal probability, so N commits take about log_{W+1}(N)
-    // rounds; once the posterior has gathered on a few commits, the
-    // quantiles fall between them and fewer than W candidates are measured:
-    // a commit whose side is already as good as known would add a probe run
-    // and no information.
+    // The batch of a k-section round on W = parallel nodes: for each
+    // quantile q = j / (W + 1) of the posterior, the candidate whose P(at the
+    // right level) is nearest q, if it lies within half a quantile step of
+    // it. Spread over the posterior, W candidates cut the gap into W + 1
+    // parts of about equal probability, so N commits take about
+    // log_{W+1}(N) rounds; once the posterior has gathered on a few commits,
+    // several quantiles fall on the same commit or between commits, and
+    // fewer than W are measured: a commit whose side is already as good as
+    // known would add a probe run and no information. When no candidate is
+    // near any quantile, the commit most in doubt (`first`, the one-node
+    // choice). Sorted by position.
     std::vector<std::size_t> parallel_batch(const std::vector<CandidateSide>& sides,
                                             std::size_t first) const {
         const std::size_t width = m_settings.parallel;
-        std::vector<std::size_t> batch{first};
+        std::vector<std::size_t> batch;
         const double half_step = 0.5 / static_cast<double>(width + 1);
-        for (std::size_t j = 1; j <= width && batch.size() < width; ++j) {
+        for (std::size_t j = 1; j <= width; ++j) {
             const double q = static_cast<double>(j) / static_cast<double>(width + 1);
             const CandidateSide* nearest = nullptr;
             for (const auto& side : sides) {
@@ -775,7 +835,10 @@ private:
                 batch.push_back(nearest->commit);
             }
         }
-        std::sort(batch.begin() + 1, batch.end());
+        if (batch.empty()) {
+            batch.push_back(first);
+        }
+        std::sort(batch.begin(), batch.end());
         return batch;
     }
 
@@ -1232,6 +1295,7 @@ private:
     double m_alpha;  // of one classification
     Plan m_plan;
     // The noise model (analyse()).
+    std::vector<std::vector<double>> m_centred;  // per position, node offsets out; empty: none
     std::vector<std::vector<double>> m_values;  // per position: oriented, corrected, no outliers
     std::vector<std::vector<double>> m_rounds;  // the round of each of m_values, from 0
     double m_sigma = 0;
