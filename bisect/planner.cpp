@@ -79,6 +79,10 @@ constexpr std::size_t k_confirm_min_rounds = 4;
 // each look runs at alpha / k_confirm_looks, so all of them together err at
 // most alpha (Bonferroni).
 constexpr double k_confirm_looks = 20;
+// A confirmation's rounds vary more than the pooled noise says when the
+// variance of their differences exceeds 2 sigma^2 by an F test at this
+// confidence; it then uses their own variance (a load that comes and goes).
+constexpr double k_paired_confidence = 0.99;
 // A commit the search has moved on from is checked for a level of its own at
 // this fraction of the threshold (hysteresis).
 constexpr double k_settled = 0.75;
@@ -1063,20 +1067,28 @@ private:
         return Verdict::between;
     }
 
-    // The cleaned values of p and q (oriented, outliers left out) from the
-    // rounds in which both have one.
+    // The values of p and q (oriented, outliers kept) from the rounds in
+    // which both have one: per round, the mean of each one's values in it.
     std::pair<std::vector<double>, std::vector<double>> joint(std::size_t p, std::size_t q) const {
-        std::map<double, double> of_q;
-        for (std::size_t i = 0; i < m_values[q].size(); ++i) {
-            of_q.emplace(m_rounds[q][i], m_values[q][i]);
-        }
+        const double sign = orientation();
+        const auto by_round = [&](std::size_t position) {
+            std::map<std::int64_t, std::pair<double, int>> sums;
+            const auto& o = m_obs[position];
+            for (std::size_t i = 0; i < o.values.size() && i < o.rounds.size(); ++i) {
+                auto& [sum, count] = sums[o.rounds[i]];
+                sum += sign * o.values[i];
+                ++count;
+            }
+            return sums;
+        };
+        const auto of_p = by_round(p);
+        const auto of_q = by_round(q);
         std::pair<std::vector<double>, std::vector<double>> out;
-        std::set<double> used;
-        for (std::size_t i = 0; i < m_values[p].size(); ++i) {
-            auto it = of_q.find(m_rounds[p][i]);
-            if (it != of_q.end() && used.insert(m_rounds[p][i]).second) {
-                out.first.push_back(m_values[p][i]);
-                out.second.push_back(it->second);
+        for (const auto& [round, sum_p] : of_p) {
+            const auto it = of_q.find(round);
+            if (it != of_q.end()) {
+                out.first.push_back(sum_p.first / sum_p.second);
+                out.second.push_back(it->second.first / it->second.second);
             }
         }
         return out;
@@ -1098,9 +1110,16 @@ private:
         const double s = scale();
         const double min_effect = m_decide.min_effect * s;
         const double t = step.diff / step.se;
-        const double upper = step.diff + m_t_rule_out * step.se;
+        // The pooled noise's quantiles, or those of the rounds' own spread.
+        const bool pooled = step.df == m_df;
+        const double t_confirm =
+            pooled ? m_t_confirm
+                   : stats::student_t_quantile(1 - m_decide.alpha / k_confirm_looks, step.df);
+        const double t_rule_out =
+            pooled ? m_t_rule_out : stats::student_t_quantile(k_rule_out_confidence, step.df);
+        const double upper = step.diff + t_rule_out * step.se;
         const bool last_look = step.shared_rounds >= cap;
-        if (t >= m_t_confirm && step.diff >= k_open_fraction * min_effect) {
+        if (t >= t_confirm && step.diff >= k_open_fraction * min_effect) {
             m_confirmed.insert(b);
             return std::nullopt;
         }
@@ -1115,7 +1134,7 @@ private:
         m_plan.why = fmt::format(
             "confirming position {} against its parent {}: step {:+.2f}% (t = {:.1f}, needs "
             "{:.1f}; upper bound {:+.2f}%) over {} shared rounds: neither confirmed nor ruled out",
-            b, a, step.diff / s * 100, t, m_t_confirm, upper / s * 100, step.shared_rounds);
+            b, a, step.diff / s * 100, t, t_confirm, upper / s * 100, step.shared_rounds);
         return measure({a, b},
                        static_cast<int>(std::min(next_look(step.shared_rounds), cap) -
                                         step.shared_rounds));
@@ -1124,24 +1143,73 @@ private:
     struct Step {
         double diff = 0;  // oriented: culprit - parent
         double se = k_inf;
+        double df = 1;           // of se
         double parent_mean = 0;  // oriented, over the same rounds
         std::size_t shared_rounds = 0;
     };
 
     // The step from a to b on their shared rounds: values taken together,
     // after the search chose them, so neither the selection of the search
-    // nor a change of the machine biases it.
+    // nor a change of the machine biases it. It is the mean of the rounds'
+    // differences b - a, so a load that slows both runs of a round cancels.
+    // Outliers are left out as differences (farther than k_outlier_cut
+    // robust deviations from their median), never one side of a round: a
+    // commit's own outlier cut keeps a loaded run of a commit measured
+    // mostly under load and drops its parent's run of the same round, and
+    // the step would then be the load's (a demo run on a loaded machine
+    // named a wrong culprit so). The standard error is sqrt(2) sigma per
+    // round, or the differences' own standard deviation when that is
+    // clearly larger (F test at k_paired_confidence): a load that comes and
+    // goes within rounds.
     Step confirmation_step(std::size_t a, std::size_t b) const {
         const auto [before, after] = joint(a, b);
         Step step;
         step.shared_rounds = before.size();
-        if (before.empty()) {
+        step.df = m_df;
+        std::vector<double> d(before.size());
+        for (std::size_t i = 0; i < before.size(); ++i) {
+            d[i] = after[i] - before[i];
+        }
+        std::vector<bool> kept(d.size(), true);
+        if (d.size() >= 3) {
+            std::vector<double> buffer = d;
+            const double median = stats::median_in_place(buffer);
+            for (double& x : buffer) {
+                x = std::abs(x - median);
+            }
+            const double spread = std::max(1.4826 * stats::median_in_place(buffer),
+                                           std::sqrt(2.0) * m_sigma);
+            for (std::size_t i = 0; i < d.size(); ++i) {
+                kept[i] = std::abs(d[i] - median) <= k_outlier_cut * spread;
+            }
+        }
+        std::vector<double> parent;
+        std::vector<double> diffs;
+        for (std::size_t i = 0; i < d.size(); ++i) {
+            if (kept[i]) {
+                parent.push_back(before[i]);
+                diffs.push_back(d[i]);
+            }
+        }
+        if (diffs.empty()) {
             return step;
         }
-        const double n = static_cast<double>(before.size());
-        step.parent_mean = stats::mean(before);
-        step.diff = stats::mean(after) - step.parent_mean;
-        step.se = m_sigma * std::sqrt(2.0 / n);
+        const double n = static_cast<double>(diffs.size());
+        step.parent_mean = stats::mean(parent);
+        step.diff = stats::mean(diffs);
+        double variance = 2 * m_sigma * m_sigma;
+        if (diffs.size() >= 3) {
+            double ss = 0;
+            for (double x : diffs) {
+                ss += (x - step.diff) * (x - step.diff);
+            }
+            const double own = ss / (n - 1);
+            if (own > variance * stats::fisher_f_quantile(k_paired_confidence, n - 1, m_df)) {
+                variance = own;
+                step.df = n - 1;
+            }
+        }
+        step.se = std::sqrt(variance / n);
         return step;
     }
 
@@ -1276,11 +1344,11 @@ public:
         e.position = culprit;
         e.parent = parent;
         const double scale = step.parent_mean == 0 ? 1 : std::abs(step.parent_mean);
-        const double half = stats::student_t_quantile(0.975, m_df) * step.se;
+        const double half = stats::student_t_quantile(0.975, step.df) * step.se;
         e.effect = step.diff / scale;
         e.ci_low = (step.diff - half) / scale;
         e.ci_high = (step.diff + half) / scale;
-        e.p_value = stats::student_t_sf(step.diff / step.se, m_df);
+        e.p_value = stats::student_t_sf(step.diff / step.se, step.df);
         e.confidence = 1 - e.p_value;
         e.share = m_total_shift == 0 ? 0 : step.diff / m_total_shift;
         return e;

@@ -17,4 +17,9 @@ double student_t_quantile(double p, double df);
 // the one-sided p-value of a t statistic. Normal for df > 1e6.
 double student_t_sf(double t, double df);
 
+// The p-quantile of the F distribution with df1 and df2 degrees of freedom
+// (both > 0), 0 < p < 1: how far a ratio of two variance estimates may go
+// by chance. df2 > 1e6 counts as infinite (a chi-squared over df1).
+double fisher_f_quantile(double p, double df1, double df2);
+
 }  // namespace perfbisect::stats

@@ -450,3 +450,44 @@ TEST_CASE("a chain of small links does not close a gap that holds a step", "[pla
         CHECK(plan.open.front() < 16);
     }
 }
+
+// Found on a demo run on a loaded machine, which named a wrong culprit: the
+// parent, measured mostly at quiet times, had its loaded runs cut as its own
+// outliers, while the candidate, measured mostly under load, kept them; the
+// rounds left in common were those where the parent ran quiet and the
+// candidate loaded. Rounds are compared as differences, so a load both runs
+// of a round share cancels, and an odd round is the outlier, not one side.
+TEST_CASE("a confirmation compares rounds, so a load that slows both runs of a round cancels",
+          "[planner]") {
+    Observations obs(3);
+    std::int64_t round = 0;
+    auto add = [&](std::size_t p, double value) {
+        obs[p].build = BuildState::ok;
+        obs[p].values.push_back(value);
+        obs[p].rounds.push_back(round);
+    };
+    const double wobble[] = {-1.0, 0.5, 1.5, -0.5, 0.0, 1.0, -1.5, 0.8, -0.8, 0.2};
+    // Quiet: the good end and the bad end (a 20 % regression) side by side.
+    for (int i = 0; i < 30; ++i, ++round) {
+        add(0, 100 + wobble[i % 10]);
+        add(2, 120 + wobble[(i + 3) % 10]);
+    }
+    // Loaded: position 1, at the good level, and its parent, both twice as slow.
+    for (int i = 0; i < 10; ++i, ++round) {
+        add(0, 200 + 2 * wobble[i % 10]);
+        add(1, 200 + 2 * wobble[(i + 5) % 10]);
+    }
+    // Two rounds in which the load ended between the two runs.
+    for (int i = 0; i < 2; ++i, ++round) {
+        add(0, 100 + wobble[i]);
+        add(1, 200 + wobble[i + 2]);
+    }
+    const CulpritEvidence e = step_evidence(settings(), obs, 0, 1);
+    CHECK(std::abs(e.effect) < 0.02);
+    CHECK(e.ci_low < 0);
+    CHECK(e.p_value > 0.05);
+    // Against the bad end, in the quiet rounds: the real 20 %.
+    const CulpritEvidence bad = step_evidence(settings(), obs, 0, 2);
+    CHECK(bad.effect == Approx(0.20).margin(0.01));
+    CHECK(bad.p_value < 1e-6);
+}

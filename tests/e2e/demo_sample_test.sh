@@ -43,7 +43,14 @@ code=$?
 set -e
 [ "$code" -eq 0 ] || fail "run exited $code"
 found=$(json "$WORK/report.json" "d['culprits'][0]['commit']")
-[ "$found" = "$planted" ] || fail "found $found, planted $planted"
+if [ "$found" != "$planted" ]; then
+  # Keep the evidence: the decisions and the event log, and the database.
+  kept=${TMPDIR:-/tmp}/perfbisect-demo-failure.$$
+  mkdir -p "$kept" && cp "$db" "$WORK/report.json" "$kept/" 2> /dev/null || true
+  "$PERFBISECT" report "$(json "$WORK/report.json" "d['session']")" --db "$db" \
+    --verbose-events >&2 || true
+  fail "found $found, planted $planted (database and report kept in $kept)"
+fi
 echo "found the planted culprit $found: $(json "$WORK/report.json" "d['cost']")"
 session=$(json "$WORK/report.json" "d['session']")
 
