@@ -1067,16 +1067,18 @@ private:
         return Verdict::between;
     }
 
-    // The values of p and q (oriented, outliers kept) from the rounds in
-    // which both have one: per round, the mean of each one's values in it.
+    // The values of p and q (oriented, outliers kept, node offsets out) from
+    // the rounds in which both have one: per round, the mean of each one's
+    // values in it.
     std::pair<std::vector<double>, std::vector<double>> joint(std::size_t p, std::size_t q) const {
         const double sign = orientation();
         const auto by_round = [&](std::size_t position) {
             std::map<std::int64_t, std::pair<double, int>> sums;
             const auto& o = m_obs[position];
-            for (std::size_t i = 0; i < o.values.size() && i < o.rounds.size(); ++i) {
+            const auto& v = raw(position);  // node offsets out, with node blocking
+            for (std::size_t i = 0; i < v.size() && i < o.rounds.size(); ++i) {
                 auto& [sum, count] = sums[o.rounds[i]];
-                sum += sign * o.values[i];
+                sum += sign * v[i];
                 ++count;
             }
             return sums;
