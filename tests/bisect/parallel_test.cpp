@@ -236,3 +236,38 @@ TEST_CASE("node blocking estimates offsets within commits measured on several no
     REQUIRE_FALSE(off.open.empty());
     CHECK(off.open.front() <= 4);
 }
+
+TEST_CASE("next to a level of its own, the W values go to the one commit most in doubt",
+          "[planner][parallel]") {
+    // Good (0) at 100, bad (16) at 114 and position 8 at 107, a level of its
+    // own, 20 values each (sd about 5): the shift is spread. In the gap 0..8
+    // a commit needs many values before a chain of links can close the gap,
+    // so the 4 nodes measure the commit most in doubt 4 times, instead of 4
+    // commits once each.
+    Observations obs(17);
+    for (auto& o : obs) {
+        o.build = BuildState::ok;
+    }
+    std::int64_t round = 0;
+    for (const auto& [p, level] : {std::pair{std::size_t{0}, 100.0}, std::pair{std::size_t{16}, 114.0},
+                                   std::pair{std::size_t{8}, 107.0}}) {
+        for (int i = 0; i < 20; ++i) {
+            obs[p].values.push_back(level + (i % 2 == 0 ? 5 : -5));
+            obs[p].rounds.push_back(++round);
+        }
+    }
+    const Plan plan = plan_next(settings(4), obs);
+    CHECK(plan.verdicts[8] == Verdict::between);
+    REQUIRE(std::holds_alternative<MeasureAction>(plan.next));
+    const auto& m = std::get<MeasureAction>(plan.next);
+    const std::set<std::size_t> inner = candidates(m, 16);
+    REQUIRE(inner.size() == 1);
+    const std::size_t c = *inner.begin();
+    CHECK(c > 0);
+    CHECK(c < 8);
+    CHECK(std::count(m.positions.begin(), m.positions.end(), c) == 4);
+    // The same commit a single node would measure, once.
+    const Plan one = plan_next(settings(1), obs);
+    REQUIRE(std::holds_alternative<MeasureAction>(one.next));
+    CHECK(candidates(std::get<MeasureAction>(one.next), 16) == inner);
+}
