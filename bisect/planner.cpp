@@ -774,22 +774,30 @@ private:
         }
         // On W > 1 nodes: up to W candidates at once (k-section).
         std::vector<std::size_t> batch{c};
-        const bool creep = level_verdict(m_segments[i]) == Verdict::between ||
-                           level_verdict(m_segments[i + 1]) == Verdict::between;
-        if (m_settings.parallel > 1 && creep) {
-            // Next to a level of its own (the shift is spread): W values of
-            // the commit most in doubt, as one node would take them one by
-            // one, so the commits of a creep reach the values that close it
-            // (creep_chain) instead of each of W commits getting a few.
-            const std::size_t room = cap - std::min(cap, values(c));
-            batch.assign(std::max<std::size_t>(1, std::min(m_settings.parallel, room)), c);
-            m_plan.why += fmt::format("; on {} nodes, {} values of it at once (next to a level "
-                                      "of its own)",
-                                      m_settings.parallel, batch.size());
-        } else if (m_settings.parallel > 1) {
-            batch = parallel_batch(locations_cdf(locations, posterior, cap), c);
-            m_plan.why += fmt::format("; on {} nodes, {} of the gap at once (k-section): {}",
-                                      m_settings.parallel, batch.size(), fmt::join(batch, ","));
+        if (m_settings.parallel > 1) {
+            // Next to a level of its own (the shift is spread, a creep), a
+            // commit takes many values before a chain can close the gap
+            // (creep_chain): each commit of the batch gets about the values
+            // a commit at one of the two levels needs to be told from their
+            // midpoint, (2 t sigma / step)^2, up to W, and the batch has W /
+            // that many commits. Elsewhere one value each (k-section).
+            std::size_t per = 1;
+            if (level_verdict(m_segments[i]) == Verdict::between ||
+                level_verdict(m_segments[i + 1]) == Verdict::between) {
+                const double need = std::pow(2 * m_t_step * m_sigma / step, 2);
+                per = std::clamp<std::size_t>(static_cast<std::size_t>(std::ceil(need)), 1,
+                                              m_settings.parallel);
+            }
+            const std::size_t width = std::max<std::size_t>(1, m_settings.parallel / per);
+            const auto picks = parallel_batch(locations_cdf(locations, posterior, cap), c, width);
+            batch.clear();
+            for (std::size_t p : picks) {
+                const std::size_t room = cap - std::min(cap, values(p));
+                batch.insert(batch.end(), std::max<std::size_t>(1, std::min(per, room)), p);
+            }
+            m_plan.why += fmt::format("; on {} nodes, {} of the gap at once (k-section), {} "
+                                      "value(s) each: {}",
+                                      m_settings.parallel, picks.size(), per, fmt::join(picks, ","));
         }
         for (std::size_t p : batch) {
             if (m_obs[p].build == BuildState::unknown) {
@@ -845,7 +853,7 @@ private:
         return out;
     }
 
-    // The batch of a k-section round on W = parallel nodes: for each
+    // The commits of a k-section round of `width` (W) commits: for each
     // quantile q = j / (W + 1) of the posterior, the candidate whose P(at the
     // right level) is nearest q, if it lies within half a quantile step of
     // it. Spread over the posterior, W candidates cut the gap into W + 1
@@ -857,8 +865,7 @@ private:
     // near any quantile, the commit most in doubt (`first`, the one-node
     // choice). Sorted by position.
     std::vector<std::size_t> parallel_batch(const std::vector<CandidateSide>& sides,
-                                            std::size_t first) const {
-        const std::size_t width = m_settings.parallel;
+                                            std::size_t first, std::size_t width) const {
         std::vector<std::size_t> batch;
         const double half_step = 0.5 / static_cast<double>(width + 1);
         for (std::size_t j = 1; j <= width; ++j) {
