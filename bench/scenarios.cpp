@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <memory>
 #include <utility>
 
 #include <fmt/format.h>
@@ -78,6 +79,59 @@ std::vector<NoiseModel> make_noise_models() {
                               return std::round(level * gaussian(rng, k_cv) / k_tick) * k_tick;
                           },
                           std::sqrt(k_cv * k_cv + 0.02 * 0.02 / 12)});
+    }
+    {
+        // Load phases, as on a shared machine (the demo's CI run that named a
+        // wrong culprit; timings under a compile on the sibling vCPU): runs
+        // come in quiet and loaded stretches. A quiet run starts a loaded
+        // phase with probability 2 %, a loaded one ends it with 8 % (phases
+        // of 12.5 runs on average, 20 % of runs loaded). A phase slows each of
+        // its runs by (f - 1) u, f ~ U(1.2, 2) drawn per phase, u ~ U(0.8, 1)
+        // per run; gaussian 2 % on top. Unlike the models above the runs are
+        // not independent: a phase covers consecutive runs, so it can hit a
+        // candidate's values and not its references'.
+        // The state is the chain's; a search starts (time goes back) from the
+        // stationary distribution. One search at a time, as the suite runs.
+        constexpr double k_cv = 0.02;
+        constexpr double k_start = 0.005;
+        constexpr double k_end = 0.02;
+        constexpr double k_loaded = k_start / (k_start + k_end);
+        // X = (f - 1) u: E[f - 1] = 0.6, E[(f - 1)^2] = (1 - 0.2^3) / (3 * 0.8),
+        // E[u] = 0.9, E[u^2] = (1 - 0.8^3) / (3 * 0.2).
+        const double ex = 0.6 * 0.9;
+        const double ex2 = (1 - 0.008) / 2.4 * (0.488 / 0.6);
+        const double m1 = 1 + k_loaded * ex;
+        const double m2 = 1 + 2 * k_loaded * ex + k_loaded * ex2;
+        struct Phase {
+            double last_time = -1;
+            bool loaded = false;
+            double factor = 1;
+        };
+        auto state = std::make_shared<Phase>();
+        auto draw = [state](double level, double time, std::mt19937_64& rng) {
+            Phase& phase = *state;
+            auto start = [&] {
+                phase.loaded = true;
+                phase.factor = std::uniform_real_distribution<double>(1.2, 2.0)(rng);
+            };
+            if (time < phase.last_time) {
+                phase.loaded = false;
+                if (std::bernoulli_distribution(k_loaded)(rng)) {
+                    start();
+                }
+            } else if (phase.loaded) {
+                phase.loaded = !std::bernoulli_distribution(k_end)(rng);
+            } else if (std::bernoulli_distribution(k_start)(rng)) {
+                start();
+            }
+            phase.last_time = time;
+            double slow = 1;
+            if (phase.loaded) {
+                slow += (phase.factor - 1) * std::uniform_real_distribution<double>(0.8, 1)(rng);
+            }
+            return level * slow * gaussian(rng, k_cv);
+        };
+        models.push_back({"load phases", draw, std::sqrt(m2 * (1 + k_cv * k_cv) - m1 * m1), true});
     }
     return models;
 }

@@ -7,7 +7,7 @@
 //               [--threshold-draws N] [--self-check] [--trace]
 //
 // --seeds N         seeds per scenario (default 20); each scenario is one noise
-//                   model of a kind, so an aggregated row has 8 N runs
+//                   model of a kind, so an aggregated row has 9 N runs
 // --large-seeds N   seeds per scenario for the 10,000-commit ranges (default: --seeds)
 // --quick           --seeds 5 --large-seeds 2 --threshold-draws 300
 // --only TEXT       run only rows whose name contains TEXT

@@ -71,14 +71,18 @@ constexpr double k_reproduce_rule_out = 0.99;
 // 0.90 -> 630 probe runs per search, 0.70 -> 369) and a culprit hidden this
 // way is still looked for by the check of the levels on both sides.
 constexpr double k_slope_confidence = 0.70;
+// The same in a gap next to a level of its own, where a creep is already in
+// evidence (bench_suite, gradual row: 0.70 -> 259 probe runs per search,
+// 0.60 -> 196; "1 culprit +2%" 80.6% -> 78.1% right, still above 76.9%
+// before the references were halved). Between the good and the bad level,
+// where most single culprits are searched, it stays at k_slope_confidence.
+constexpr double k_creep_confidence = 0.60;
 // The fewest values of a commit before its sides can be ruled out that way.
 constexpr std::size_t k_slope_min_values = 8;
-// The fewest rounds a culprit and its parent share before it is confirmed.
-constexpr std::size_t k_confirm_min_rounds = 4;
-// A confirmation may look up to ~20 times (4, 6, 8, 11 … 96 shared rounds):
-// each look runs at alpha / k_confirm_looks, so all of them together err at
-// most alpha (Bonferroni).
-constexpr double k_confirm_looks = 20;
+// The fewest rounds a culprit and its parent share before it is confirmed: a
+// step of many sigma, the common case, needs no more (bench_suite: 4 -> 3
+// saved 0.9 probe runs per search).
+constexpr std::size_t k_confirm_min_rounds = 3;
 // A confirmation's rounds vary more than the pooled noise says when the
 // variance of their differences exceeds 2 sigma^2 by an F test at this
 // confidence; it then uses their own variance (a load that comes and goes).
@@ -300,9 +304,25 @@ private:
         m_sigma = std::max(df > 0 ? std::sqrt(ss / df) : 0.0, m_floor);
         m_t_step = stats::student_t_quantile(1 - m_decide.alpha, m_df);
         m_t_between = stats::student_t_quantile(1 - m_alpha, m_df);
-        m_t_confirm = stats::student_t_quantile(1 - m_decide.alpha / k_confirm_looks, m_df);
+        m_t_confirm = stats::student_t_quantile(
+            1 - m_decide.alpha / static_cast<double>(confirm_looks()), m_df);
         m_t_rule_out = stats::student_t_quantile(k_rule_out_confidence, m_df);
         m_t_slope = stats::student_t_quantile(k_slope_confidence, m_df);
+        m_t_creep = stats::student_t_quantile(k_creep_confidence, m_df);
+    }
+
+    // How many times a confirmation may look: at k_confirm_min_rounds shared
+    // rounds, then at each next_look() up to confirm_samples (3, 4, 6, 8 …
+    // 96: 12 looks at the defaults). Each look runs at alpha / looks, so all
+    // of them together err at most alpha (Bonferroni).
+    std::size_t confirm_looks() const {
+        const auto cap = std::max<std::size_t>(static_cast<std::size_t>(m_decide.confirm_samples),
+                                               k_confirm_min_rounds);
+        std::size_t looks = 1;
+        for (std::size_t n = k_confirm_min_rounds; n < cap; n = std::min(next_look(n), cap)) {
+            ++looks;
+        }
+        return looks;
     }
 
     // The values of p as measured, or, with node blocking, with their
@@ -806,10 +826,16 @@ private:
         }
         // One more value of each, in one shuffled round with their
         // references: the first time with one run of the end whose level
-        // rests on fewer values (one for the whole batch); and a level
-        // resting on fewer values than a commit will have gets its end run
-        // too, since no number of values of the commit can make up for an
-        // imprecise reference.
+        // rests on fewer values (one for the whole batch), while that level
+        // rests on fewer values than a candidate of this gap may get (its
+        // cap: beyond it, one more value of the end moves the midpoint by
+        // little against the candidate's own uncertainty); and a level
+        // resting on fewer than half the values a commit of the batch will
+        // have gets its end run too. The commit is judged against the
+        // midpoint of the two levels, whose variance is sigma^2 (1/n +
+        // 1/(4 n_left) + 1/(4 n_right)): for a given number of runs it is
+        // smallest with each end at half the commit's values, and the ends
+        // serve every commit of the gap, not this one only.
         std::size_t target = 0;
         bool first_values = false;
         for (std::size_t p : batch) {
@@ -817,12 +843,13 @@ private:
             target = std::max(target, values(p) + times);
             first_values = first_values || values(p) == 0;
         }
+        const std::size_t reference_target = (target + 1) / 2;
         std::vector<std::size_t> positions = batch;
-        if (first_values) {
+        if (first_values && std::min(left.n, right.n) < cap) {
             positions.push_back(left.n <= right.n ? a : b);
         }
         for (const auto& [end, pool] : {std::pair{a, left.n}, std::pair{b, right.n}}) {
-            for (std::size_t k = pool; k < target; ++k) {
+            for (std::size_t k = pool; k < reference_target; ++k) {
                 positions.push_back(end);
             }
         }
@@ -891,7 +918,7 @@ private:
     // Whether the commits measured inside gap i cut it into links none of
     // which can hold a culprit: a chain a = p0 < p1 < ... < pk = b of the
     // gap's ends and commits with at least k_slope_min_values values each,
-    // where the upper bound (k_slope_confidence) of every link's step
+    // where the upper bound (k_creep_confidence) of every link's step
     // level(p_j+1) - level(p_j) is below min_effect. A step of min_effect
     // at any commit of the gap lies inside one link and would show in its
     // step, so the gap cannot hold one. This is the "on a slope" rule with
@@ -906,8 +933,7 @@ private:
         const std::size_t a = m_segments[i].last();
         const std::size_t b = m_segments[i + 1].first();
         const double min_effect = m_decide.min_effect * scale();
-        if (level_verdict(m_segments[i]) != Verdict::between &&
-            level_verdict(m_segments[i + 1]) != Verdict::between) {
+        if (!creep_gap(i)) {
             return std::nullopt;
         }
         // Nodes in order: the left level, the measured commits, the right level.
@@ -923,7 +949,7 @@ private:
         levels.push_back(level(m_segments[i + 1]));
         const auto upper = [&](std::size_t j, std::size_t k) {
             return levels[k].mean - levels[j].mean +
-                   m_t_slope * std::hypot(levels[j].se, levels[k].se);
+                   m_t_creep * std::hypot(levels[j].se, levels[k].se);
         };
         // reach[k]: the node before k on a chain from the left level, if any.
         constexpr std::size_t k_none = std::numeric_limits<std::size_t>::max();
@@ -954,6 +980,13 @@ private:
         return fmt::format("positions {} to {} hold no culprit: the steps along {} all have upper "
                            "bounds below {:+.2f}% (widest {:+.2f}%)",
                            a, b, path, m_decide.min_effect * 100, widest / scale() * 100);
+    }
+
+    // Gap i is next to a level of its own: the evidence that the shift is
+    // spread, where a creep's stretches are ruled out at k_creep_confidence.
+    bool creep_gap(std::size_t i) const {
+        return level_verdict(m_segments[i]) == Verdict::between ||
+               level_verdict(m_segments[i + 1]) == Verdict::between;
     }
 
     // Commit c of gap i becomes a level of its own.
@@ -1047,7 +1080,8 @@ private:
             right.mean - x.mean >= min_step) {
             rule = fmt::format("between both levels, t {:.1f} and {:.1f} >= {:.1f}", z_left,
                                z_right, t_between);
-        } else if (const auto flat = flat_side(x, left, right, z_left, z_right)) {
+        } else if (const auto flat =
+                       flat_side(x, left, right, z_left, z_right, creep_gap(gap))) {
             rule = *flat;
         } else if (last_look && std::abs(z_mid) < m_t_step) {
             // Neither level after many times the values a step of this gap
@@ -1067,15 +1101,18 @@ private:
     // A candidate on a slope (a gradual creep, or two small steps): a level
     // of its own when a side of it is too small to hold a culprit of
     // min_effect (its upper bound is below) and each side is either that or
-    // clearly a step. The sides ruled out are never searched.
+    // clearly a step. The sides ruled out are never searched. The bound is at
+    // k_creep_confidence in a gap next to a level of its own (creep), at
+    // k_slope_confidence otherwise.
     std::optional<std::string> flat_side(const Level& x, const Level& left, const Level& right,
-                                         double z_left, double z_right) {
+                                         double z_left, double z_right, bool creep) {
         if (x.n < k_slope_min_values) {
-            return std::nullopt;  // a bound at 70 % on a few values rules out nothing
+            return std::nullopt;  // a loose bound on a few values rules out nothing
         }
         const double min_effect = m_decide.min_effect * scale();
-        const double upper_left = x.mean - left.mean + m_t_slope * std::hypot(x.se, left.se);
-        const double upper_right = right.mean - x.mean + m_t_slope * std::hypot(x.se, right.se);
+        const double t_slope = creep ? m_t_creep : m_t_slope;
+        const double upper_left = x.mean - left.mean + t_slope * std::hypot(x.se, left.se);
+        const double upper_right = right.mean - x.mean + t_slope * std::hypot(x.se, right.se);
         const bool left_out = upper_left < min_effect;
         const bool right_out = upper_right < min_effect;
         const bool left_step = z_left >= m_t_step;
@@ -1158,7 +1195,8 @@ private:
         const bool pooled = step.df == m_df;
         const double t_confirm =
             pooled ? m_t_confirm
-                   : stats::student_t_quantile(1 - m_decide.alpha / k_confirm_looks, step.df);
+                   : stats::student_t_quantile(
+                         1 - m_decide.alpha / static_cast<double>(confirm_looks()), step.df);
         const double t_rule_out =
             pooled ? m_t_rule_out : stats::student_t_quantile(k_rule_out_confidence, step.df);
         const double upper = step.diff + t_rule_out * step.se;
@@ -1419,6 +1457,7 @@ private:
     double m_t_between = 0;
     double m_t_rule_out = 0;
     double m_t_slope = 0;
+    double m_t_creep = 0;
 
     std::vector<Segment> m_segments;
     std::set<std::size_t> m_confirmed;  // culprit positions confirmed against their parent

@@ -73,10 +73,10 @@ TEST_CASE("k-section: W candidates cut an untouched gap into W + 1 equal parts",
         REQUIRE(std::holds_alternative<MeasureAction>(plan.next));
         const auto& m = std::get<MeasureAction>(plan.next);
         CHECK(candidates(m, 20) == std::set<std::size_t>{4, 8, 12, 16});
-        // One value each in one round, and one run of a reference for the
-        // whole batch (not one per candidate).
+        // One value each in one round, and at most one run of a reference
+        // for the whole batch (not one per candidate).
         CHECK(m.rounds == 1);
-        CHECK(m.positions.size() == 5);
+        CHECK(m.positions.size() <= 5);
     }
     {
         const Plan plan = plan_next(settings(3), obs);
@@ -160,29 +160,34 @@ TEST_CASE("a search on 4 nodes finds the culprit in fewer rounds, for about the 
 
 TEST_CASE("node blocking: a node that measures slower names no false culprit",
           "[planner][parallel]") {
-    // No regression at all; node 1 of 2 adds 10 % to every value it measures.
-    SimulatedHistory history = step_history(16, 16, 0);
-    history.node_offsets = {0, 10};
-    PlannerSettings s = settings(2);
-
-    SECTION("off: each node its own commit, values taken as they are") {
-        // Good runs on node 0 and bad on node 1 in every round, so bad looks
-        // 10 % slower; every pair the search ends at is split the same way,
-        // and the step the confirmation sees is the node's.
+    // No regression at all; node 1 of 4 adds 5 % to every value it measures.
+    // Without blocking the entries of a round go to nodes 0, 1, ... in turn:
+    // good runs on node 0 and bad on node 1 in every round of reproduce, so
+    // bad looks 5 % slower, and so does the culprit of every pair the
+    // confirmation measures. With blocking every node measures every entry,
+    // and node 1's offset, estimated within commits, is taken out.
+    SimulatedHistory history = step_history(100, 100, 0);
+    history.node_offsets = {0, 5, 0, 0};
+    PlannerSettings s = settings(4);
+    s.decide.min_effect = 0.02;
+    int false_off = 0;
+    int false_on = 0;
+    int not_reproduced_on = 0;
+    constexpr int k_searches = 8;
+    for (int seed = 1; seed <= k_searches; ++seed) {
         s.node_blocking = false;
-        const SimulationResult r = simulate_search(s, history, 3, 1000);
-        REQUIRE(r.finished);
-        CHECK(r.outcome.status == SessionStatus::culprit_found);
-        REQUIRE_FALSE(r.outcome.culprits.empty());
-        CHECK(r.outcome.culprits[0].effect > 0.05);
-    }
-    SECTION("on: every node measures every commit of a round, offsets taken out") {
+        const SimulationResult off = simulate_search(s, history, seed, 2000);
+        REQUIRE(off.finished);
+        false_off += !off.outcome.culprits.empty();
         s.node_blocking = true;
-        const SimulationResult r = simulate_search(s, history, 3, 1000);
-        REQUIRE(r.finished);
-        CHECK(r.outcome.status == SessionStatus::not_reproduced);
-        CHECK(r.outcome.culprits.empty());
+        const SimulationResult on = simulate_search(s, history, seed, 2000);
+        REQUIRE(on.finished);
+        false_on += !on.outcome.culprits.empty();
+        not_reproduced_on += on.outcome.status == SessionStatus::not_reproduced;
     }
+    CHECK(false_off >= k_searches / 2);
+    CHECK(false_on == 0);
+    CHECK(not_reproduced_on == k_searches);
 }
 
 TEST_CASE("node blocking keeps a real culprit beside a slower node", "[planner][parallel]") {
