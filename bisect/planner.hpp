@@ -44,6 +44,9 @@ struct CommitObservations {
     std::string build_failure;       // when failed
     std::vector<double> values;      // successful samples, in the order taken
     std::vector<std::int64_t> rounds;  // the interleaving round of each value (same length)
+    // The node that measured each value, when several nodes measure (same
+    // length, or empty: all on one node).
+    std::vector<int> nodes;
     int failed_runs = 0;             // probe runs that gave no value
     std::string last_probe_failure;  // reason of the latest failed run
 };
@@ -124,6 +127,20 @@ struct PlannerSettings {
     DecideConfig decide;
     BudgetConfig budget;
     Direction direction = Direction::lower_is_better;
+    // W: how many probe runs may run at once (nodes). With W > 1 a gap is
+    // searched by k-section: one measure action holds up to W candidates of
+    // the gap, chosen at the W quantiles of the posterior of the step's
+    // location (docs/how-it-decides.md, "Parallel search"). 1 (or 0): one
+    // candidate per action, as on one machine.
+    std::size_t parallel = 1;
+    // Node blocking: when the values carry nodes and some commit was measured
+    // on several of them, each node's constant offset (estimated within
+    // commits) is taken out of its values before any decision, so a node
+    // that measures slower than the others does not look like a regression.
+    // Off (the default): values of all nodes are taken as they are. The
+    // simulator (bisect/simulation.hpp) then also has each node measure
+    // every commit of a round, which costs W times the probe runs.
+    bool node_blocking = false;
 };
 
 // elapsed_seconds: wall time the session has run so far, for budget.max_seconds.

@@ -21,6 +21,9 @@ struct SimulatedHistory {
     // start of the search (one per run), for noise that drifts over time.
     // Default: level * lognormal(0, 3 %).
     std::function<double(double level, double time, std::mt19937_64& rng)> noise;
+    // A constant added to every value node k measures (empty: none), for
+    // settings.parallel > 1 nodes.
+    std::vector<double> node_offsets;
 };
 
 struct SimulationResult {
@@ -28,6 +31,17 @@ struct SimulationResult {
     std::vector<Verdict> verdicts;
     int builds = 0;
     int probe_runs = 0;
+    // Wall-clock steps of the measurements on W = settings.parallel nodes: a
+    // step is the time of one probe run, in which each node does at most one
+    // run. Without node blocking, entry j of each round of a measure action
+    // runs on node j mod W (each node its own commit), and an action of T
+    // runs takes ceil(T / W) steps (on one node: steps = probe runs); the
+    // next action waits for all of them. With node blocking
+    // (settings.node_blocking and W > 1), every node runs every entry of
+    // each round, in its own shuffled order and as a round of its own: W
+    // times the runs, and an action of R rounds of K entries takes R K
+    // steps. Builds are not counted.
+    int rounds = 0;
     bool finished = false;          // false: the planner failed or did not end
     std::string failure;            // the planner's FailAction message, if any
 };
@@ -37,7 +51,9 @@ struct SimulationResult {
 SimulatedHistory step_history(std::size_t n, std::size_t culprit, double slowdown);
 
 // Runs a whole search; at most max_steps planner actions.
+// observe, when set, sees every plan before its action is carried out.
 SimulationResult simulate_search(const PlannerSettings& settings, const SimulatedHistory& history,
-                                 std::uint64_t seed, int max_steps = 10000);
+                                 std::uint64_t seed, int max_steps = 10000,
+                                 const std::function<void(const Plan&)>& observe = {});
 
 }  // namespace perfbisect
