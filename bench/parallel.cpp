@@ -72,9 +72,10 @@ struct Tally {
 void print_node_offsets(int seeds) {
     constexpr std::size_t k_nodes = 4;
     const int runs = 8 * seeds;
-    fmt::print("\nnode blocking: {} nodes, node 1 adds +5% to every value, N=100, lognormal 3%, "
-               "{} searches per line\n",
-               k_nodes, runs);
+    fmt::print(
+        "\nnode blocking: {} nodes, node 1 adds +5% to every value, N=100, lognormal 3%, "
+        "{} searches per line\n",
+        k_nodes, runs);
     fmt::print("{:<24} {:<9} {:>9} {:>15} {:>10} {:>8}\n", "history", "blocking", "accuracy",
                "false culprits", "runs/srch", "rounds");
     for (const bool regression : {true, false}) {
@@ -84,7 +85,8 @@ void print_node_offsets(int seeds) {
             double probe_runs = 0;
             double rounds = 0;
             for (int i = 0; i < runs; ++i) {
-                std::mt19937_64 rng(mix_seed(k_master_seed ^ 0x70de, static_cast<std::uint64_t>(i)));
+                std::mt19937_64 rng(
+                    mix_seed(k_master_seed ^ 0x70de, static_cast<std::uint64_t>(i)));
                 const std::size_t culprit = std::uniform_int_distribution<std::size_t>(1, 99)(rng);
                 SimulatedHistory history = step_history(100, regression ? culprit : 100, 0.10);
                 history.node_offsets.assign(k_nodes, 0);
@@ -137,7 +139,8 @@ int main(int argc, char** argv) {
             }
             const int n = std::atoi(v.c_str());
             if (n < 1) {
-                fmt::print(stderr, "bench_parallel: {} needs a positive number, not '{}'\n", arg, v);
+                fmt::print(stderr, "bench_parallel: {} needs a positive number, not '{}'\n", arg,
+                           v);
                 return 2;
             }
             (arg == "--seeds" ? suite.seeds : suite.large_seeds) = n;
@@ -150,7 +153,8 @@ int main(int argc, char** argv) {
             explain_width = static_cast<std::size_t>(std::atoi(argv[++i]));
         } else {
             fmt::print(stderr,
-                       "usage: bench_parallel [--seeds N] [--large-seeds N] [--only TEXT] [--rows] [--trace] [--explain SEED W]\n");
+                       "usage: bench_parallel [--seeds N] [--large-seeds N] [--only TEXT] [--rows] "
+                       "[--trace] [--explain SEED W]\n");
             return 2;
         }
     }
@@ -181,7 +185,8 @@ int main(int argc, char** argv) {
                 const auto observe = [&](const Plan& plan) {
                     std::string action;
                     if (const auto* m = std::get_if<MeasureAction>(&plan.next)) {
-                        action = fmt::format("measure {} x{}", fmt::join(m->positions, ","), m->rounds);
+                        action =
+                            fmt::format("measure {} x{}", fmt::join(m->positions, ","), m->rounds);
                     } else if (const auto* b = std::get_if<BuildAction>(&plan.next)) {
                         action = fmt::format("build {}", b->position);
                     } else {
@@ -224,13 +229,16 @@ int main(int argc, char** argv) {
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 
     const Tally& one = total[1];
-    fmt::print("perfbisect bench_parallel: k-section on W nodes, bench_suite's scenarios, {} seeds "
-               "per scenario ({} for N=10000), {} searches per W\n",
-               suite.seeds, suite.large_seeds, one.searches);
-    fmt::print("round = one wall-clock step (one probe run's time, each node at most one run); an "
-               "action of T runs takes ceil(T/W) rounds\n");
-    fmt::print("r/log = mean over searches of rounds / log_(W+1)(N); 'vs W=1' columns divide by the "
-               "W=1 figure of this run\n\n");
+    fmt::print(
+        "perfbisect bench_parallel: k-section on W nodes, bench_suite's scenarios, {} seeds "
+        "per scenario ({} for N=10000), {} searches per W\n",
+        suite.seeds, suite.large_seeds, one.searches);
+    fmt::print(
+        "round = one wall-clock step (one probe run's time, each node at most one run); an "
+        "action of T runs takes ceil(T/W) rounds\n");
+    fmt::print(
+        "r/log = mean over searches of rounds / log_(W+1)(N); 'vs W=1' columns divide by the "
+        "W=1 figure of this run\n\n");
     fmt::print("{:>3} {:>9} {:>8} {:>8} {:>9} {:>10} {:>8} {:>9} {:>10} {:>11}\n", "W", "accuracy",
                "false", "rounds", "rounds", "probe runs", "runs", "r/log", "r/log", "log ratio");
     fmt::print("{:>3} {:>9} {:>8} {:>8} {:>9} {:>10} {:>8} {:>9} {:>10} {:>11}\n", "", "%",
@@ -238,12 +246,13 @@ int main(int argc, char** argv) {
     for (std::size_t width : k_widths) {
         const Tally& t = total[width];
         const double n = t.searches;
-        fmt::print("{:>3} {:>9.1f} {:>8} {:>8.1f} {:>9.3f} {:>10.1f} {:>8.3f} {:>9.2f} {:>10.3f} "
-                   "{:>11.3f}\n",
-                   width, 100.0 * t.right / n, t.false_culprits, t.rounds / n,
-                   t.rounds / one.rounds, t.probe_runs / n, t.probe_runs / one.probe_runs,
-                   t.rounds_per_log / n, t.rounds_per_log / one.rounds_per_log,
-                   std::log(2.0) / std::log(static_cast<double>(width + 1)));
+        fmt::print(
+            "{:>3} {:>9.1f} {:>8} {:>8.1f} {:>9.3f} {:>10.1f} {:>8.3f} {:>9.2f} {:>10.3f} "
+            "{:>11.3f}\n",
+            width, 100.0 * t.right / n, t.false_culprits, t.rounds / n, t.rounds / one.rounds,
+            t.probe_runs / n, t.probe_runs / one.probe_runs, t.rounds_per_log / n,
+            t.rounds_per_log / one.rounds_per_log,
+            std::log(2.0) / std::log(static_cast<double>(width + 1)));
     }
     if (rows) {
         fmt::print("\n{:<45} {:>3} {:>9} {:>10} {:>9}\n", "row", "W", "accuracy", "runs/srch",

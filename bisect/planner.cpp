@@ -815,9 +815,10 @@ private:
                 const std::size_t room = cap - std::min(cap, values(p));
                 batch.insert(batch.end(), std::max<std::size_t>(1, std::min(per, room)), p);
             }
-            m_plan.why += fmt::format("; on {} nodes, {} of the gap at once (k-section), {} "
-                                      "value(s) each: {}",
-                                      m_settings.parallel, picks.size(), per, fmt::join(picks, ","));
+            m_plan.why += fmt::format(
+                "; on {} nodes, {} of the gap at once (k-section), {} "
+                "value(s) each: {}",
+                m_settings.parallel, picks.size(), per, fmt::join(picks, ","));
         }
         for (std::size_t p : batch) {
             if (m_obs[p].build == BuildState::unknown) {

@@ -254,8 +254,9 @@ TEST_CASE("next to a level of its own, the W values go to the one commit most in
         o.build = BuildState::ok;
     }
     std::int64_t round = 0;
-    for (const auto& [p, level] : {std::pair{std::size_t{0}, 100.0}, std::pair{std::size_t{16}, 114.0},
-                                   std::pair{std::size_t{8}, 107.0}}) {
+    for (const auto& [p, level] :
+         {std::pair{std::size_t{0}, 100.0}, std::pair{std::size_t{16}, 114.0},
+          std::pair{std::size_t{8}, 107.0}}) {
         for (int i = 0; i < 20; ++i) {
             obs[p].values.push_back(level + (i % 2 == 0 ? 5 : -5));
             obs[p].rounds.push_back(++round);
