@@ -12,6 +12,7 @@
 #include <toml.hpp>
 
 #include "config/placeholders.hpp"
+#include "config/toml_text.hpp"
 #include "probes/metric.hpp"
 #include "util/text.hpp"
 
@@ -694,27 +695,24 @@ void parse_gate(const ConfigReader& r, const toml::value& root, Config& config) 
 
 }  // namespace
 
-Result<Config> parse_config(const std::string& text, const std::filesystem::path& base_dir,
-                            const std::string& origin) {
-    // TOML is UTF-8 by definition, and toml11 3.7 reads past the end of its
-    // buffer on some malformed sequences (found by fuzzing: tests/fuzz/corpus/config).
+Result<toml::value> parse_toml_text(const std::string& text, const std::string& origin) {
     if (const auto where = not_utf8(text)) {
         return usage_error(fmt::format("{}: not UTF-8 text ({}); save the config as UTF-8",
                                        origin, *where));
     }
-    toml::value root;
     try {
         std::istringstream stream(text);
-        root = toml::parse(stream, origin);
+        return toml::parse(stream, origin);
     } catch (const toml::syntax_error& e) {
         // toml11's messages span several lines; keep the first, which names the problem.
-        std::string first = trim(split_lines(e.what()).empty() ? "" : split_lines(e.what())[0]);
+        const auto lines = split_lines(e.what());
+        std::string first = lines.empty() ? "" : trim(lines[0]);
         if (first.starts_with("[error] ")) {
             first = first.substr(8);
         }
         // The numbered source line (" 3 | key = ...") tells where.
         std::string line_number;
-        for (const auto& line : split_lines(e.what())) {
+        for (const auto& line : lines) {
             const std::string t = trim(line);
             const auto bar = t.find(" |");
             if (bar != std::string::npos && bar > 0 &&
@@ -726,8 +724,17 @@ Result<Config> parse_config(const std::string& text, const std::filesystem::path
         return usage_error(fmt::format("{}{}: invalid TOML: {} (fix the syntax)", origin,
                                        line_number.empty() ? "" : ":" + line_number, first));
     } catch (const std::exception& e) {
-        return usage_error(fmt::format("{}: invalid TOML: {}", origin, trim(e.what())));
+        return usage_error(fmt::format("{}: invalid TOML: {}", origin, one_line(e.what())));
     }
+}
+
+Result<Config> parse_config(const std::string& text, const std::filesystem::path& base_dir,
+                            const std::string& origin) {
+    auto parsed = parse_toml_text(text, origin);
+    if (!parsed) {
+        return std::unexpected(parsed.error());
+    }
+    const toml::value root = std::move(*parsed);
 
     try {
         ConfigReader r(origin);

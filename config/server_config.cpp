@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <toml.hpp>
 
+#include "config/toml_text.hpp"
 #include "util/text.hpp"
 
 namespace perfbisect {
@@ -279,23 +280,11 @@ Result<ListenAddress> parse_listen_address(const std::string& text) {
 Result<ServerConfig> parse_server_config(const std::string& text,
                                          const std::filesystem::path& base_dir,
                                          const std::string& origin) {
-    // As parse_config: toml11 3.7 must not see malformed UTF-8.
-    if (const auto where = not_utf8(text)) {
-        return usage_error(fmt::format("{}: not UTF-8 text ({}); save the config as UTF-8",
-                                       origin, *where));
+    auto parsed = parse_toml_text(text, origin);
+    if (!parsed) {
+        return std::unexpected(parsed.error());
     }
-    toml::value root;
-    try {
-        std::istringstream stream(text);
-        root = toml::parse(stream, origin);
-    } catch (const std::exception& e) {
-        const auto lines = split_lines(e.what());
-        std::string first = lines.empty() ? "" : trim(lines[0]);
-        if (first.starts_with("[error] ")) {
-            first = first.substr(8);
-        }
-        return usage_error(fmt::format("{}: invalid TOML: {} (fix the syntax)", origin, first));
-    }
+    const toml::value root = std::move(*parsed);
     try {
         Reader r(origin, base_dir);
         ServerConfig config;
