@@ -101,6 +101,23 @@ private:
     int m_job = 0;
 };
 
+// A Slurm runner of jobs on `cluster`, whose scancel always succeeds.
+SlurmProcessRunner runner_on(ClusterRunner& cluster, const TempDir& dir) {
+    return SlurmProcessRunner(cluster, job_options(), JobLedger{}, dir.path(),
+                              [](const std::vector<std::string>&) {
+                                  return ControlResult{true, 0, ""};
+                              });
+}
+
+// A probe run writing its output into dir.
+ProcessSpec probe_spec(const TempDir& dir) {
+    ProcessSpec spec;
+    spec.argv = {"./bench"};
+    spec.stdout_path = dir / "out";
+    spec.stderr_path = dir / "err";
+    return spec;
+}
+
 }  // namespace
 
 TEST_CASE("slurm_time and parse_allocated_job", "[executor]") {
@@ -379,14 +396,8 @@ TEST_CASE("a job Slurm cut off is run again on another node; a node that keeps f
     cluster.faults["n1"] =
         "slurmstepd-n1: error: *** JOB 1 ON n1 CANCELLED AT 2026-11-29T07:00:00 DUE TO "
         "PREEMPTION ***\n";
-    SlurmProcessRunner runner(cluster, job_options(), JobLedger{}, dir.path(),
-                              [](const std::vector<std::string>&) {
-                                  return ControlResult{true, 0, ""};
-                              });
-    ProcessSpec spec;
-    spec.argv = {"./bench"};
-    spec.stdout_path = dir / "out";
-    spec.stderr_path = dir / "err";
+    SlurmProcessRunner runner = runner_on(cluster, dir);
+    const ProcessSpec spec = probe_spec(dir);
 
     // Each of three runs meets n1 first, is preempted there and succeeds on n2.
     for (int run = 1; run <= 3; ++run) {
@@ -408,14 +419,8 @@ TEST_CASE("a job fault is retried at most three times, on the same node when the
     ClusterRunner cluster;
     cluster.nodes = {"solo"};
     cluster.faults["solo"] = "srun: error: Node failure on solo\n";
-    SlurmProcessRunner runner(cluster, job_options(), JobLedger{}, dir.path(),
-                              [](const std::vector<std::string>&) {
-                                  return ControlResult{true, 0, ""};
-                              });
-    ProcessSpec spec;
-    spec.argv = {"./bench"};
-    spec.stdout_path = dir / "out";
-    spec.stderr_path = dir / "err";
+    SlurmProcessRunner runner = runner_on(cluster, dir);
+    const ProcessSpec spec = probe_spec(dir);
 
     const ProcessResult result = runner.run(spec);
     CHECK_FALSE(result.succeeded());
@@ -435,14 +440,8 @@ TEST_CASE("the probe's own failure is not retried", "[executor]") {
     ClusterRunner cluster;
     cluster.nodes = {"n1", "n2"};
     cluster.faults["n1"] = "srun: error: n1: task 0: Exited with exit code 3\n";
-    SlurmProcessRunner runner(cluster, job_options(), JobLedger{}, dir.path(),
-                              [](const std::vector<std::string>&) {
-                                  return ControlResult{true, 0, ""};
-                              });
-    ProcessSpec spec;
-    spec.argv = {"./bench"};
-    spec.stdout_path = dir / "out";
-    spec.stderr_path = dir / "err";
+    SlurmProcessRunner runner = runner_on(cluster, dir);
+    const ProcessSpec spec = probe_spec(dir);
     CHECK_FALSE(runner.run(spec).succeeded());
     CHECK(cluster.placed == std::vector<std::string>{"n1"});
     CHECK(runner.dropped_nodes().empty());
