@@ -52,6 +52,7 @@ _slurm_start_munge() {
   fi
   su -s /bin/sh munge -c /usr/sbin/munged ||
     { _slurm_say "munged did not start"; return 1; }
+  touch "$SLURM_DIR/munged.ours"  # slurm_stop stops it again
   local i
   for i in $(seq 1 50); do
     munge -n < /dev/null 2> /dev/null | unmunge > /dev/null 2>&1 && return 0
@@ -117,7 +118,7 @@ slurm_start() {
   slurm_install || return 1
   _slurm_start_munge || return 1
   if ! slurm_running; then
-    slurm_stop > /dev/null 2>&1 || true   # half a cluster: start over
+    _slurm_stop_daemons > /dev/null 2>&1 || true   # half a cluster: start over
     _slurm_write_conf
     slurmctld -f "$SLURM_CONF" ||
       { _slurm_say "slurmctld did not start: $(tail -3 "$SLURM_DIR/log/slurmctld.log" 2>/dev/null)"; return 1; }
@@ -137,9 +138,26 @@ slurm_start() {
   return 1
 }
 
-# Cancels every job, stops slurmd and slurmctld (munge stays: other users may
-# need it). Waits until both are gone.
+# Cancels every job, stops slurmd and slurmctld, and munged when slurm_start
+# started it (a munged that was already running stays: others may need it).
+# Waits until they are gone.
 slurm_stop() {
+  _slurm_stop_daemons
+  if [ -f "$SLURM_DIR/munged.ours" ]; then
+    local pid i
+    pid=$(cat /run/munge/munged.pid 2> /dev/null || true)
+    if [ -n "$pid" ] && kill -TERM "$pid" 2> /dev/null; then
+      for i in $(seq 1 50); do
+        kill -0 "$pid" 2> /dev/null || break
+        sleep 0.1
+      done
+    fi
+    rm -f "$SLURM_DIR/munged.ours"
+  fi
+  return 0
+}
+
+_slurm_stop_daemons() {
   [ -f "$SLURM_CONF" ] || return 0
   if _slurm_pid_alive "$SLURM_DIR/slurmctld.pid"; then
     scancel --full --quiet -p "$SLURM_PARTITION" 2> /dev/null || true
