@@ -802,8 +802,7 @@ private:
             // midpoint, (2 t sigma / step)^2, up to W, and the batch has W /
             // that many commits. Elsewhere one value each (k-section).
             std::size_t per = 1;
-            if (level_verdict(m_segments[i]) == Verdict::between ||
-                level_verdict(m_segments[i + 1]) == Verdict::between) {
+            if (creep_gap(i)) {
                 const double need = std::pow(2 * m_t_step * m_sigma / step, 2);
                 per = std::clamp<std::size_t>(static_cast<std::size_t>(std::ceil(need)), 1,
                                               m_settings.parallel);
