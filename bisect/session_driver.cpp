@@ -5,13 +5,18 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <exception>
 #include <map>
+#include <mutex>
+#include <numeric>
 #include <random>
 #include <set>
+#include <thread>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "bisect/node_schedule.hpp"
 #include "report/profile_record.hpp"
 #include "stats/rank_tests.hpp"
 #include "util/interrupt.hpp"
@@ -146,6 +151,12 @@ const Observations& ObservationCache::update(Cache& cache, const std::string& se
         if (sample.ok) {
             o.values.push_back(sample.value);
             o.rounds.push_back(sample.round);
+            auto node = m_node_id.find(sample.node);
+            if (node == m_node_id.end()) {
+                const int id = static_cast<int>(m_node_id.size());
+                node = m_node_id.emplace(std::string(sample.node), id).first;
+            }
+            o.nodes.push_back(node->second);
         } else {
             ++o.failed_runs;
             o.last_probe_failure = std::string(sample.failure);
@@ -250,7 +261,7 @@ void SessionDriver::show_status() {
 Outcome SessionDriver::run(const std::string& session) {
     FinishReporter finish_reporter(m_reporter);
     const CommitRange range = m_cache.load_range(session);
-    const PlannerSettings settings{m_config.decide, m_config.budget, m_config.probe.direction};
+    const PlannerSettings settings = planner_settings();
     const auto stored = m_cache.find_session(session);
     double elapsed = stored ? stored->wall_seconds : 0;
 
@@ -461,56 +472,151 @@ bool SessionDriver::measure(const std::string& session, const CommitRange& range
     m_progress.activity = "measuring " + shorts;
     show_status();
 
-    std::vector<std::size_t> order = action.positions;
+    const std::size_t lanes = 1 + m_lanes.size();
+    const NodeBlocking blocking = m_config.executor.blocking;
+    // Entry indices of action.positions, in the order of the round.
+    std::vector<std::size_t> order(action.positions.size());
+    std::iota(order.begin(), order.end(), std::size_t{0});
     for (int r = 0; r < action.rounds; ++r) {
         ++round;
         // Shuffled, but reproducibly: the order depends only on the session and round.
         std::mt19937_64 rng(std::hash<std::string>{}(session) ^ static_cast<std::uint64_t>(round));
         std::shuffle(order.begin(), order.end(), rng);
-        for (std::size_t p : order) {
-            const ProbeRun result = m_prober.run(targets[p]);
-            if (result.interrupted || interrupt_requested()) {
-                throw_stopped(m_cache, session);
-            }
-            ++run;
-            SampleRecord base;
-            base.commit = range.commits[p].id;
-            base.round = round;
-            base.run = run;
-            base.wall_seconds = result.wall_seconds;
-            base.timestamp = unix_now();
-            base.build_fingerprint = m_build_fingerprint;
-            base.probe_fingerprint = m_probe_fingerprint;
-            base.machine = m_machine;
-            std::vector<SampleRecord> samples;
-            std::vector<MetricValueRecord> metric_values;
-            if (result.ok) {
-                for (double value : result.values) {
-                    SampleRecord s = base;
-                    s.ok = true;
-                    s.value = value;
-                    samples.push_back(s);
+        if (lanes == 1) {
+            for (std::size_t j : order) {
+                const std::size_t p = action.positions[j];
+                const ProbeRun result = m_prober.run(targets[p]);
+                if (!store_run(session, range.commits[p], result, round, ++run) ||
+                    interrupt_requested()) {
+                    throw_stopped(m_cache, session);
                 }
-                for (const auto& [metric, values] : result.extra) {
-                    for (double value : values) {
-                        metric_values.push_back(MetricValueRecord{base.commit, run, metric, value});
+            }
+            continue;
+        }
+        // Lane k's share of the round (node_schedule.hpp): with full
+        // blocking every entry, in an order of its own, as a round of its
+        // own (round + k).
+        std::vector<std::vector<std::size_t>> share(lanes);
+        for (std::size_t k = 0; k < lanes; ++k) {
+            if (blocking == NodeBlocking::full) {
+                share[k] = order;
+                std::mt19937_64 lane_rng(rng() ^ k);
+                std::shuffle(share[k].begin(), share[k].end(), lane_rng);
+            }
+        }
+        if (blocking != NodeBlocking::full) {
+            for (std::size_t j : order) {
+                share[node_of_entry(blocking, j, lanes, round)].push_back(j);
+            }
+        }
+        struct Done {
+            std::size_t lane = 0;
+            std::size_t entry = 0;
+            ProbeRun result;
+        };
+        std::mutex done_mutex;
+        std::vector<Done> done;  // in the order finished
+        std::exception_ptr error;
+        {
+            std::vector<std::jthread> threads;
+            for (std::size_t k = 0; k < lanes; ++k) {
+                if (share[k].empty()) {
+                    continue;
+                }
+                Prober* prober = k == 0 ? &m_prober : m_lanes[k - 1];
+                threads.emplace_back([&, k, prober] {
+                    try {
+                        for (std::size_t j : share[k]) {
+                            ProbeRun result = prober->run(targets.at(action.positions[j]));
+                            const bool stop = result.interrupted || interrupt_requested();
+                            const std::lock_guard lock(done_mutex);
+                            done.push_back(Done{k, j, std::move(result)});
+                            if (stop) {
+                                return;
+                            }
+                        }
+                    } catch (...) {
+                        const std::lock_guard lock(done_mutex);
+                        error = std::current_exception();
                     }
-                }
+                });
+            }
+        }  // joined
+        bool stopped = false;
+        for (const auto& d : done) {
+            const std::size_t p = action.positions[d.entry];
+            const std::int64_t lane_round =
+                blocking == NodeBlocking::full ? round + static_cast<std::int64_t>(d.lane) : round;
+            if (!store_run(session, range.commits[p], d.result, lane_round, run + 1)) {
+                stopped = true;
             } else {
-                base.ok = false;
-                base.failure = result.failure;
-                base.output = result.output;
-                samples.push_back(base);
-                spdlog::warn("probe failed on {}: {}", range.commits[p].short_id(), result.failure);
+                ++run;
             }
-            m_cache.store_samples(session, samples, metric_values);
-            if (result.ok) {
-                m_progress.samples += static_cast<int>(result.values.size());
-            }
-            show_status();
+        }
+        if (blocking == NodeBlocking::full) {
+            round += static_cast<std::int64_t>(lanes) - 1;
+        }
+        if (error) {
+            std::rethrow_exception(error);
+        }
+        if (stopped || interrupt_requested()) {
+            throw_stopped(m_cache, session);
         }
     }
     return true;
+}
+
+bool SessionDriver::store_run(const std::string& session, const CommitInfo& commit,
+                              const ProbeRun& result, std::int64_t round, std::int64_t run) {
+    if (result.interrupted) {
+        return false;
+    }
+    SampleRecord base;
+    base.commit = commit.id;
+    base.round = round;
+    base.run = run;
+    base.wall_seconds = result.wall_seconds;
+    base.timestamp = unix_now();
+    base.build_fingerprint = m_build_fingerprint;
+    base.probe_fingerprint = m_probe_fingerprint;
+    base.machine = m_machine;
+    base.node = result.node;
+    std::vector<SampleRecord> samples;
+    std::vector<MetricValueRecord> metric_values;
+    if (result.ok) {
+        for (double value : result.values) {
+            SampleRecord s = base;
+            s.ok = true;
+            s.value = value;
+            samples.push_back(s);
+        }
+        for (const auto& [metric, values] : result.extra) {
+            for (double value : values) {
+                metric_values.push_back(MetricValueRecord{base.commit, run, metric, value});
+            }
+        }
+    } else {
+        base.ok = false;
+        base.failure = result.failure;
+        base.output = result.output;
+        samples.push_back(base);
+        spdlog::warn("probe failed on {}{}: {}", commit.short_id(),
+                     result.node.empty() ? "" : " (node " + result.node + ")", result.failure);
+    }
+    m_cache.store_samples(session, samples, metric_values);
+    if (result.ok) {
+        m_progress.samples += static_cast<int>(result.values.size());
+    }
+    show_status();
+    return true;
+}
+
+PlannerSettings SessionDriver::planner_settings() const {
+    PlannerSettings settings{m_config.decide, m_config.budget, m_config.probe.direction};
+    settings.parallel = 1 + m_lanes.size();
+    settings.node_blocking =
+        settings.parallel > 1 && m_config.executor.blocking != NodeBlocking::off;
+    return settings;
 }
 
 void SessionDriver::profile_culprits(const std::string& session, const CommitRange& range,
