@@ -463,8 +463,11 @@ bool SessionDriver::measure(const std::string& session, const CommitRange& range
                              describe(range.commits[p], p, range.size()),
                              runs > 1 ? fmt::format(" ×{}", runs) : "");
     }
-    m_reporter.progress(fmt::format("measuring {} round{} of {}", action.rounds,
-                                    action.rounds == 1 ? "" : "s", names));
+    m_reporter.progress(fmt::format(
+        "measuring {} round{} of {}{}", action.rounds, action.rounds == 1 ? "" : "s", names,
+        m_lanes.empty() ? ""
+                        : fmt::format(" on {} nodes (blocking {})", m_lanes.size() + 1,
+                                      to_string(m_config.executor.blocking))));
     std::string shorts;
     for (const auto& [p, runs] : runs_per_round) {
         shorts += (shorts.empty() ? "" : ", ") + range.commits[p].short_id();
