@@ -5,7 +5,10 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <condition_variable>
+#include <deque>
 #include <exception>
+#include <iterator>
 #include <map>
 #include <mutex>
 #include <numeric>
@@ -480,91 +483,125 @@ bool SessionDriver::measure(const std::string& session, const CommitRange& range
     // Entry indices of action.positions, in the order of the round.
     std::vector<std::size_t> order(action.positions.size());
     std::iota(order.begin(), order.end(), std::size_t{0});
+    // Each lane's runs of the whole action (node_schedule.hpp). With full
+    // blocking a lane runs every entry of a round, in an order of its own,
+    // as a round of its own (round + k); else entry j of round r goes to
+    // lane (j + r) mod W. Unpinned (blocking off), the rotation only spreads
+    // the work: Slurm picks the nodes.
+    struct Run {
+        std::size_t entry = 0;
+        std::int64_t round = 0;
+    };
+    std::vector<std::vector<Run>> queue(lanes);
     for (int r = 0; r < action.rounds; ++r) {
         ++round;
         // Shuffled, but reproducibly: the order depends only on the session and round.
         std::mt19937_64 rng(std::hash<std::string>{}(session) ^ static_cast<std::uint64_t>(round));
         std::shuffle(order.begin(), order.end(), rng);
-        if (lanes == 1) {
-            for (std::size_t j : order) {
-                const std::size_t p = action.positions[j];
-                const ProbeRun result = m_prober.run(targets[p]);
-                if (!store_run(session, range.commits[p], result, round, ++run) ||
-                    interrupt_requested()) {
-                    throw_stopped(m_cache, session);
+        if (lanes > 1 && blocking == NodeBlocking::full) {
+            for (std::size_t k = 0; k < lanes; ++k) {
+                std::vector<std::size_t> own = order;
+                std::mt19937_64 lane_rng(rng() ^ k);
+                std::shuffle(own.begin(), own.end(), lane_rng);
+                for (std::size_t j : own) {
+                    queue[k].push_back(Run{j, round + static_cast<std::int64_t>(k)});
                 }
             }
+            round += static_cast<std::int64_t>(lanes) - 1;
             continue;
         }
-        // Lane k's share of the round (node_schedule.hpp): with full
-        // blocking every entry, in an order of its own, as a round of its
-        // own (round + k).
-        std::vector<std::vector<std::size_t>> share(lanes);
-        for (std::size_t k = 0; k < lanes; ++k) {
-            if (blocking == NodeBlocking::full) {
-                share[k] = order;
-                std::mt19937_64 lane_rng(rng() ^ k);
-                std::shuffle(share[k].begin(), share[k].end(), lane_rng);
+        for (std::size_t j : order) {
+            queue[node_of_entry(NodeBlocking::rotate, j, lanes, round)].push_back(Run{j, round});
+        }
+    }
+    if (lanes == 1) {
+        for (const Run& next : queue[0]) {
+            const std::size_t p = action.positions[next.entry];
+            const ProbeRun result = m_prober.run(targets[p]);
+            if (!store_run(session, range.commits[p], result, next.round, ++run) ||
+                interrupt_requested()) {
+                throw_stopped(m_cache, session);
             }
         }
-        if (blocking != NodeBlocking::full) {
-            for (std::size_t j : order) {
-                share[node_of_entry(blocking, j, lanes, round)].push_back(j);
-            }
+        return true;
+    }
+
+    // The lanes run at once, each going on to its next run without waiting
+    // for the others (W lanes take about T/W runs' time for T runs); this
+    // thread stores each run as it ends, so a kill loses only the runs in
+    // flight. After an interruption every lane stops after its current run.
+    struct Done {
+        std::size_t entry = 0;
+        std::int64_t round = 0;
+        ProbeRun result;
+    };
+    std::mutex mutex;
+    std::condition_variable changed;
+    std::deque<Done> done;
+    std::size_t running = 0;
+    std::exception_ptr error;
+    std::vector<std::jthread> threads;
+    for (std::size_t k = 0; k < lanes; ++k) {
+        if (queue[k].empty()) {
+            continue;
         }
-        struct Done {
-            std::size_t lane = 0;
-            std::size_t entry = 0;
-            ProbeRun result;
-        };
-        std::mutex done_mutex;
-        std::vector<Done> done;  // in the order finished
-        std::exception_ptr error;
-        {
-            std::vector<std::jthread> threads;
-            for (std::size_t k = 0; k < lanes; ++k) {
-                if (share[k].empty()) {
-                    continue;
-                }
-                Prober* prober = k == 0 ? &m_prober : m_lanes[k - 1];
-                threads.emplace_back([&, k, prober] {
-                    try {
-                        for (std::size_t j : share[k]) {
-                            ProbeRun result = prober->run(targets.at(action.positions[j]));
-                            const bool stop = result.interrupted || interrupt_requested();
-                            const std::lock_guard lock(done_mutex);
-                            done.push_back(Done{k, j, std::move(result)});
-                            if (stop) {
-                                return;
-                            }
-                        }
-                    } catch (...) {
-                        const std::lock_guard lock(done_mutex);
-                        error = std::current_exception();
+        ++running;
+        Prober* prober = k == 0 ? &m_prober : m_lanes[k - 1];
+        // The stop token: set when `threads` is destroyed early (this thread
+        // failed to store a run), so that no lane starts another run.
+        threads.emplace_back([&, k, prober](const std::stop_token& quit) {
+            try {
+                for (const Run& next : queue[k]) {
+                    if (quit.stop_requested()) {
+                        break;
                     }
-                });
+                    ProbeRun result = prober->run(targets.at(action.positions[next.entry]));
+                    const bool stop = result.interrupted || interrupt_requested();
+                    {
+                        const std::lock_guard lock(mutex);
+                        done.push_back(Done{next.entry, next.round, std::move(result)});
+                    }
+                    changed.notify_one();
+                    if (stop) {
+                        break;
+                    }
+                }
+            } catch (...) {
+                const std::lock_guard lock(mutex);
+                error = std::current_exception();
             }
-        }  // joined
-        bool stopped = false;
-        for (const auto& d : done) {
+            {
+                const std::lock_guard lock(mutex);
+                --running;
+            }
+            changed.notify_one();
+        });
+    }
+    bool stopped = false;
+    for (bool finished = false; !finished;) {
+        std::vector<Done> ended;
+        {
+            std::unique_lock lock(mutex);
+            changed.wait(lock, [&] { return !done.empty() || running == 0; });
+            ended.assign(std::make_move_iterator(done.begin()), std::make_move_iterator(done.end()));
+            done.clear();
+            finished = running == 0;
+        }
+        for (const Done& d : ended) {
             const std::size_t p = action.positions[d.entry];
-            const std::int64_t lane_round =
-                blocking == NodeBlocking::full ? round + static_cast<std::int64_t>(d.lane) : round;
-            if (!store_run(session, range.commits[p], d.result, lane_round, run + 1)) {
-                stopped = true;
-            } else {
+            if (store_run(session, range.commits[p], d.result, d.round, run + 1)) {
                 ++run;
+            } else {
+                stopped = true;
             }
         }
-        if (blocking == NodeBlocking::full) {
-            round += static_cast<std::int64_t>(lanes) - 1;
-        }
-        if (error) {
-            std::rethrow_exception(error);
-        }
-        if (stopped || interrupt_requested()) {
-            throw_stopped(m_cache, session);
-        }
+    }
+    threads.clear();  // joined: all have ended
+    if (error) {
+        std::rethrow_exception(error);
+    }
+    if (stopped || interrupt_requested()) {
+        throw_stopped(m_cache, session);
     }
     return true;
 }

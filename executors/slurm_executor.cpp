@@ -354,7 +354,7 @@ SlurmExecutor::SlurmExecutor(const ExecutorConfig& config, Cache& cache, std::st
                              ProcessRunner& local, const std::filesystem::path& work_dir,
                              SlurmControl control)
     : m_config(config),
-      m_cache(cache),
+      m_jobs(std::make_unique<Cache>(Cache::open(cache.path()))),
       m_session(std::move(session)),
       m_local(local),
       m_scratch_dir(config.shared_dir.empty() ? work_dir / "scratch"
@@ -362,12 +362,12 @@ SlurmExecutor::SlurmExecutor(const ExecutorConfig& config, Cache& cache, std::st
       m_control(std::move(control)),
       m_faults(std::make_shared<NodeFaults>()) {
     const JobLedger ledger{[this](const std::string& id, const std::string& kind) {
-                               const std::lock_guard lock(m_cache_mutex);
-                               m_cache.record_job(m_session, id, kind);
+                               const std::lock_guard lock(m_jobs_mutex);
+                               m_jobs->record_job(m_session, id, kind);
                            },
                            [this](const std::string& id) {
-                               const std::lock_guard lock(m_cache_mutex);
-                               m_cache.forget_job(id);
+                               const std::lock_guard lock(m_jobs_mutex);
+                               m_jobs->forget_job(id);
                            }};
     const auto lanes = static_cast<std::size_t>(std::max(config.nodes, 1));
     for (std::size_t lane = 0; lane < lanes; ++lane) {
@@ -392,6 +392,8 @@ SlurmExecutor::SlurmExecutor(const ExecutorConfig& config, Cache& cache, std::st
                                                  ledger, m_scratch_dir, m_control);
     }
 }
+
+SlurmExecutor::~SlurmExecutor() = default;
 
 ProcessRunner& SlurmExecutor::build_runner() {
     return m_build_runner ? *m_build_runner : m_local;
@@ -474,7 +476,7 @@ Result<std::string> SlurmExecutor::prepare() {
     }
     // What an earlier process of this session left: the jobs it recorded,
     // and any of its lanes' names (one killed between allocation and record).
-    std::vector<std::string> jobs = m_cache.jobs_of(m_session);
+    std::vector<std::string> jobs = m_jobs->jobs_of(m_session);
     std::string names;
     for (std::size_t lane = 0; lane < m_probe_runners.size(); ++lane) {
         names += (lane == 0 ? "" : ",") + slurm_job_name(m_session, lane);
@@ -505,7 +507,7 @@ Result<std::string> SlurmExecutor::prepare() {
             list, one_line(cancelled.output)));
     }
     for (const auto& id : jobs) {
-        m_cache.forget_job(id);
+        m_jobs->forget_job(id);
     }
     return fmt::format("{}{}cancelled {} Slurm job(s) an earlier run of this session left: {}",
                        said, said.empty() ? "" : "; ", jobs.size(), list);

@@ -153,9 +153,15 @@ std::string slurm_job_name(const std::string& session, std::size_t lane = 0);
 // one killed between its allocation and the record).
 class SlurmExecutor final : public Executor {
 public:
+    // cache: the session's database, which the executor opens a connection
+    // of its own to (the lanes record their jobs from their threads while
+    // the driver stores samples on its connection).
     SlurmExecutor(const ExecutorConfig& config, Cache& cache, std::string session,
                   ProcessRunner& local, const std::filesystem::path& work_dir,
                   SlurmControl control = run_slurm_control);
+    ~SlurmExecutor() override;
+    SlurmExecutor(const SlurmExecutor&) = delete;
+    SlurmExecutor& operator=(const SlurmExecutor&) = delete;
     std::size_t lanes() const override { return m_probe_runners.size(); }
     ProcessRunner& probe_runner(std::size_t lane) override { return *m_probe_runners.at(lane); }
     ProcessRunner& build_runner() override;
@@ -168,12 +174,12 @@ private:
     Result<std::vector<std::string>> pin_lanes();
 
     const ExecutorConfig& m_config;
-    Cache& m_cache;
+    std::unique_ptr<Cache> m_jobs;  // the job ids; its own connection to the database
     std::string m_session;
     ProcessRunner& m_local;
     std::filesystem::path m_scratch_dir;
     SlurmControl m_control;
-    std::mutex m_cache_mutex;  // the lanes' ledger writes
+    std::mutex m_jobs_mutex;  // the lanes share m_jobs
     std::mutex m_place_mutex;  // lanes placing the same commit copy it once
     std::shared_ptr<NodeFaults> m_faults;
     std::vector<std::unique_ptr<SlurmProcessRunner>> m_probe_runners;  // one per lane

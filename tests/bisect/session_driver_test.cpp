@@ -1,10 +1,13 @@
 #include <catch2/catch.hpp>
 
+#include <atomic>
+#include <chrono>
 #include <functional>
 #include <map>
 #include <memory>
 #include <random>
 #include <set>
+#include <thread>
 
 #include "bisect/session_driver.hpp"
 #include "tests/support/temp_dir.hpp"
@@ -474,6 +477,9 @@ public:
         : m_levels(levels), m_node(std::move(node)), m_factor(factor) {}
     ProbeRun run(const ProbeTarget& target) override {
         ++runs;
+        if (before_run) {
+            before_run(runs);
+        }
         if (interrupt_after > 0 && runs == interrupt_after) {
             request_interrupt();
             ProbeRun cut;
@@ -490,10 +496,13 @@ public:
         result.values = {m_levels.at(id) * m_factor * noise(rng)};
         result.wall_seconds = 0.01;
         result.node = m_node;
+        ++finished;
         return result;
     }
     int runs = 0;
     int interrupt_after = 0;
+    std::atomic<int> finished{0};
+    std::function<void(int run)> before_run;
 
 private:
     const std::map<std::string, double>& m_levels;
@@ -630,4 +639,38 @@ TEST_CASE("a session on three nodes interrupted in a round keeps what the other 
     REQUIRE(outcome.status == SessionStatus::culprit_found);
     CHECK(outcome.culprits.at(0).position == 15);
     CHECK(static_cast<int>(cache.load_samples(id).size()) == stored_before + runs_of(lanes));
+}
+
+TEST_CASE("lanes do not wait for each other between the rounds of a measurement",
+          "[driver][nodes]") {
+    Fixture f;
+    Cache cache = Cache::open(f.dir / "db.sqlite");
+    const std::string id = f.start(cache);
+    f.config.executor.blocking = NodeBlocking::rotate;
+    std::vector<std::unique_ptr<NodeProber>> lanes;
+    for (const char* node : {"n1", "n2", "n3"}) {
+        lanes.push_back(std::make_unique<NodeProber>(f.levels, node, 1.0));
+    }
+    // The reproduce step measures good and bad in rounds; rotated over three
+    // lanes, lane 1 has runs in rounds 1 and 3, lane 0 its first in round 2.
+    // Lane 0's first run waits (10 s at most) for lane 1 to finish two runs:
+    // with a barrier after each round, lane 1 could not start round 3.
+    bool overlapped = false;
+    lanes[0]->before_run = [&](int run) {
+        if (run != 1) {
+            return;
+        }
+        for (int i = 0; i < 1000 && lanes[1]->finished < 2; ++i) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        }
+        overlapped = lanes[1]->finished >= 2;
+    };
+    FakeBuilder builder(f.dir / "art");
+    QuietReporter quiet;
+    SessionDriver driver(cache, builder, *lanes[0], quiet, f.config);
+    driver.set_lanes({lanes[1].get(), lanes[2].get()});
+    const Outcome outcome = driver.run(id);
+    CHECK(overlapped);
+    REQUIRE(outcome.status == SessionStatus::culprit_found);
+    CHECK(outcome.culprits.at(0).position == 15);
 }
