@@ -300,7 +300,8 @@ ProcessResult run_process(const ProcessSpec& spec) {
         // their own threads): Boost 1.74's fork path makes its error pipe
         // close-on-exec only after pipe(), so a child another thread forked
         // in between would keep it open, and this spawn would wait for that
-        // child's exit.
+        // child's exit. Held until the child has exec'd (Boost reads the
+        // pipe to know): a few milliseconds.
         static std::mutex spawning;
         const std::lock_guard lock(spawning);
         return spec.vfork ? bp::child(bp::exe = *program, bp::args = args, environment,
