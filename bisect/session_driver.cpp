@@ -233,6 +233,14 @@ Config session_config(const SessionRecord& session) {
     return config;
 }
 
+PlannerSettings planner_settings(const Config& config) {
+    PlannerSettings settings{config.decide, config.budget, config.probe.direction};
+    settings.parallel = static_cast<std::size_t>(std::max(config.executor.nodes, 1));
+    settings.node_blocking =
+        settings.parallel > 1 && config.executor.blocking != NodeBlocking::off;
+    return settings;
+}
+
 SessionDriver::SessionDriver(Cache& cache, Builder& builder, Prober& prober, Reporter& reporter,
                              const Config& config)
     : m_cache(cache),
@@ -264,7 +272,12 @@ void SessionDriver::show_status() {
 Outcome SessionDriver::run(const std::string& session) {
     FinishReporter finish_reporter(m_reporter);
     const CommitRange range = m_cache.load_range(session);
-    const PlannerSettings settings = planner_settings();
+    const PlannerSettings settings = planner_settings(m_config);
+    if (settings.parallel != 1 + m_lanes.size()) {
+        throw Failure(ErrorKind::runtime,
+                      fmt::format("internal error: [executor] nodes = {} but {} lane(s) to run on",
+                                  settings.parallel, 1 + m_lanes.size()));
+    }
     const auto stored = m_cache.find_session(session);
     double elapsed = stored ? stored->wall_seconds : 0;
 
@@ -651,13 +664,6 @@ bool SessionDriver::store_run(const std::string& session, const CommitInfo& comm
     return true;
 }
 
-PlannerSettings SessionDriver::planner_settings() const {
-    PlannerSettings settings{m_config.decide, m_config.budget, m_config.probe.direction};
-    settings.parallel = 1 + m_lanes.size();
-    settings.node_blocking =
-        settings.parallel > 1 && m_config.executor.blocking != NodeBlocking::off;
-    return settings;
-}
 
 void SessionDriver::profile_culprits(const std::string& session, const CommitRange& range,
                                      const Outcome& outcome) {

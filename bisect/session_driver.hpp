@@ -87,6 +87,12 @@ BuildRecord build_record(const CommitInfo& commit, const std::string& fingerprin
 // changed or gone); relative paths resolve against the original file's directory.
 Config session_config(const SessionRecord& session);
 
+// The planner's settings for a session of config: the decision rules, and
+// from [executor] the nodes measuring at once and whether their offsets are
+// taken out (blocking). The driver and every report of the session use it,
+// so that a report replays the decisions the session made.
+PlannerSettings planner_settings(const Config& config);
+
 // Where a session stands after the planner's latest plan, for the progress
 // line: commits tested, the culprit positions still open, the samples taken,
 // and estimates of the steps and time left (elapsed_seconds: the session's
@@ -116,7 +122,7 @@ public:
     // The machine fingerprint stored with each sample (default: this machine's).
     void set_machine(std::string fingerprint) { m_machine = std::move(fingerprint); }
     // The probers of lanes 1 … W-1 ([executor] nodes = W; lane 0 is the
-    // constructor's prober), not owned. The planner then proposes up to W
+    // constructor's prober), not owned; run() refuses another count. The planner then proposes up to W
     // commits at once, and each round of a measure action is shared among
     // the lanes by [executor] blocking (bisect/node_schedule.hpp), each lane
     // running from a thread of its own; a round's samples are stored, with
@@ -137,8 +143,6 @@ private:
     // run was interrupted (nothing stored).
     bool store_run(const std::string& session, const CommitInfo& commit, const ProbeRun& result,
                    std::int64_t round, std::int64_t run);
-    // The planner's settings: nodes and blocking from [executor].
-    PlannerSettings planner_settings() const;
 
     Cache& m_cache;
     Builder& m_builder;

@@ -515,6 +515,7 @@ private:
 // blocking; the probers are left in `lanes` for the test to count.
 Outcome run_on_nodes(Fixture& f, Cache& cache, const std::string& id, NodeBlocking blocking,
                      std::vector<std::unique_ptr<NodeProber>>& lanes) {
+    f.config.executor.nodes = 3;
     f.config.executor.blocking = blocking;
     for (const auto& [node, factor] :
          {std::pair{"n1", 1.0}, std::pair{"n2", 1.05}, std::pair{"n3", 1.0}}) {
@@ -615,6 +616,7 @@ TEST_CASE("a session on three nodes interrupted in a round keeps what the other 
     {
         Cache cache = Cache::open(db);
         id = f.start(cache);
+        f.config.executor.nodes = 3;
         f.config.executor.blocking = NodeBlocking::full;
         std::vector<std::unique_ptr<NodeProber>> lanes;
         for (const char* node : {"n1", "n2", "n3"}) {
@@ -646,6 +648,7 @@ TEST_CASE("lanes do not wait for each other between the rounds of a measurement"
     Fixture f;
     Cache cache = Cache::open(f.dir / "db.sqlite");
     const std::string id = f.start(cache);
+    f.config.executor.nodes = 3;
     f.config.executor.blocking = NodeBlocking::rotate;
     std::vector<std::unique_ptr<NodeProber>> lanes;
     for (const char* node : {"n1", "n2", "n3"}) {
