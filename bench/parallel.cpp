@@ -10,7 +10,8 @@
 // --large-seeds N  seeds per scenario for the 10,000-commit range (default 1)
 // --only TEXT      only scenario rows whose name contains TEXT
 // --rows           also one line per scenario row and W
-// --trace          one line per wrong answer: the row, seed, W, expected and given
+// --trace          one line per wrong answer: the row, noise model, seed, W, expected
+//                  and given
 // --explain S W    every planner step (action and why) of seed S at W nodes, when wrong
 //
 // A round is a wall-clock step of the simulation (bisect/simulation.hpp,
@@ -217,8 +218,9 @@ int main(int argc, char** argv) {
                     for (std::size_t c : instance.expected.culprits) {
                         want += fmt::format(" {}", c);
                     }
-                    fmt::print("wrong: {} seed {} W={}: expected {}{}, got {}{} ({} runs)\n",
-                               scenario.row, i, width, to_string(instance.expected.status), want,
+                    fmt::print("wrong: {} ({}) seed {} W={}: expected {}{}, got {}{} ({} runs)\n",
+                               scenario.row, noise_models()[scenario.noise].name, i, width,
+                               to_string(instance.expected.status), want,
                                to_string(r.outcome.status), named, r.probe_runs);
                 }
                 const bool none = instance.expected.status == SessionStatus::not_reproduced;
