@@ -8,30 +8,11 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "config/config.hpp"
+
 namespace perfbisect {
 
-// [executor] blocking.
-//  off:    entry j of a round runs on node j mod W: W runs at a time, each
-//          node its own commits, no run more than on one node.
-//  full:   every node runs every entry of the round, each node as a round of
-//          its own: W times the runs, and each node's round compares commits
-//          on that node alone (Pinpoint's device affinity).
-//  rotate: entry j of round r runs on node (j + r) mod W: no more runs than
-//          off, and a commit measured in W rounds has visited every node, so
-//          the planner can estimate each node's offset within commits.
-enum class NodeBlocking { off, full, rotate };
-
-inline const char* to_string(NodeBlocking blocking) {
-    switch (blocking) {
-        case NodeBlocking::full:
-            return "full";
-        case NodeBlocking::rotate:
-            return "rotate";
-        case NodeBlocking::off:
-            break;
-    }
-    return "off";
-}
+// NodeBlocking ([executor] blocking) is declared in config/config.hpp.
 
 // The node of entry j in round `round` (any count of the session's rounds)
 // on `nodes` nodes, for off and rotate. (full runs every entry on every node.)

@@ -5,13 +5,21 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <condition_variable>
+#include <deque>
+#include <exception>
+#include <iterator>
 #include <map>
+#include <mutex>
+#include <numeric>
 #include <random>
 #include <set>
+#include <thread>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "bisect/node_schedule.hpp"
 #include "report/profile_record.hpp"
 #include "stats/rank_tests.hpp"
 #include "util/interrupt.hpp"
@@ -146,6 +154,12 @@ const Observations& ObservationCache::update(Cache& cache, const std::string& se
         if (sample.ok) {
             o.values.push_back(sample.value);
             o.rounds.push_back(sample.round);
+            auto node = m_node_id.find(sample.node);
+            if (node == m_node_id.end()) {
+                const int id = static_cast<int>(m_node_id.size());
+                node = m_node_id.emplace(std::string(sample.node), id).first;
+            }
+            o.nodes.push_back(node->second);
         } else {
             ++o.failed_runs;
             o.last_probe_failure = std::string(sample.failure);
@@ -219,6 +233,14 @@ Config session_config(const SessionRecord& session) {
     return config;
 }
 
+PlannerSettings planner_settings(const Config& config) {
+    PlannerSettings settings{config.decide, config.budget, config.probe.direction};
+    settings.parallel = static_cast<std::size_t>(std::max(config.executor.nodes, 1));
+    settings.node_blocking =
+        settings.parallel > 1 && config.executor.blocking != NodeBlocking::off;
+    return settings;
+}
+
 SessionDriver::SessionDriver(Cache& cache, Builder& builder, Prober& prober, Reporter& reporter,
                              const Config& config)
     : m_cache(cache),
@@ -250,7 +272,12 @@ void SessionDriver::show_status() {
 Outcome SessionDriver::run(const std::string& session) {
     FinishReporter finish_reporter(m_reporter);
     const CommitRange range = m_cache.load_range(session);
-    const PlannerSettings settings{m_config.decide, m_config.budget, m_config.probe.direction};
+    const PlannerSettings settings = planner_settings(m_config);
+    if (settings.parallel != 1 + m_lanes.size()) {
+        throw Failure(ErrorKind::runtime,
+                      fmt::format("internal error: [executor] nodes = {} but {} lane(s) to run on",
+                                  settings.parallel, 1 + m_lanes.size()));
+    }
     const auto stored = m_cache.find_session(session);
     double elapsed = stored ? stored->wall_seconds : 0;
 
@@ -452,8 +479,11 @@ bool SessionDriver::measure(const std::string& session, const CommitRange& range
                              describe(range.commits[p], p, range.size()),
                              runs > 1 ? fmt::format(" ×{}", runs) : "");
     }
-    m_reporter.progress(fmt::format("measuring {} round{} of {}", action.rounds,
-                                    action.rounds == 1 ? "" : "s", names));
+    m_reporter.progress(fmt::format(
+        "measuring {} round{} of {}{}", action.rounds, action.rounds == 1 ? "" : "s", names,
+        m_lanes.empty() ? ""
+                        : fmt::format(" on {} nodes (blocking {})", m_lanes.size() + 1,
+                                      to_string(m_config.executor.blocking))));
     std::string shorts;
     for (const auto& [p, runs] : runs_per_round) {
         shorts += (shorts.empty() ? "" : ", ") + range.commits[p].short_id();
@@ -461,57 +491,179 @@ bool SessionDriver::measure(const std::string& session, const CommitRange& range
     m_progress.activity = "measuring " + shorts;
     show_status();
 
-    std::vector<std::size_t> order = action.positions;
+    const std::size_t lanes = 1 + m_lanes.size();
+    const NodeBlocking blocking = m_config.executor.blocking;
+    // Entry indices of action.positions, in the order of the round.
+    std::vector<std::size_t> order(action.positions.size());
+    std::iota(order.begin(), order.end(), std::size_t{0});
+    // Each lane's runs of the whole action (node_schedule.hpp). With full
+    // blocking a lane runs every entry of a round, in an order of its own,
+    // as a round of its own (round + k); else entry j of round r goes to
+    // lane (j + r) mod W. Unpinned (blocking off), the rotation only spreads
+    // the work: Slurm picks the nodes.
+    struct Run {
+        std::size_t entry = 0;
+        std::int64_t round = 0;
+    };
+    std::vector<std::vector<Run>> queue(lanes);
     for (int r = 0; r < action.rounds; ++r) {
         ++round;
         // Shuffled, but reproducibly: the order depends only on the session and round.
         std::mt19937_64 rng(std::hash<std::string>{}(session) ^ static_cast<std::uint64_t>(round));
         std::shuffle(order.begin(), order.end(), rng);
-        for (std::size_t p : order) {
+        if (lanes > 1 && blocking == NodeBlocking::full) {
+            for (std::size_t k = 0; k < lanes; ++k) {
+                std::vector<std::size_t> own = order;
+                std::mt19937_64 lane_rng(rng() ^ k);
+                std::shuffle(own.begin(), own.end(), lane_rng);
+                for (std::size_t j : own) {
+                    queue[k].push_back(Run{j, round + static_cast<std::int64_t>(k)});
+                }
+            }
+            round += static_cast<std::int64_t>(lanes) - 1;
+            continue;
+        }
+        for (std::size_t j : order) {
+            queue[node_of_entry(NodeBlocking::rotate, j, lanes, round)].push_back(Run{j, round});
+        }
+    }
+    if (lanes == 1) {
+        for (const Run& next : queue[0]) {
+            const std::size_t p = action.positions[next.entry];
             const ProbeRun result = m_prober.run(targets[p]);
-            if (result.interrupted || interrupt_requested()) {
+            if (!store_run(session, range.commits[p], result, next.round, ++run) ||
+                interrupt_requested()) {
                 throw_stopped(m_cache, session);
             }
-            ++run;
-            SampleRecord base;
-            base.commit = range.commits[p].id;
-            base.round = round;
-            base.run = run;
-            base.wall_seconds = result.wall_seconds;
-            base.timestamp = unix_now();
-            base.build_fingerprint = m_build_fingerprint;
-            base.probe_fingerprint = m_probe_fingerprint;
-            base.machine = m_machine;
-            std::vector<SampleRecord> samples;
-            std::vector<MetricValueRecord> metric_values;
-            if (result.ok) {
-                for (double value : result.values) {
-                    SampleRecord s = base;
-                    s.ok = true;
-                    s.value = value;
-                    samples.push_back(s);
-                }
-                for (const auto& [metric, values] : result.extra) {
-                    for (double value : values) {
-                        metric_values.push_back(MetricValueRecord{base.commit, run, metric, value});
+        }
+        return true;
+    }
+
+    // The lanes run at once, each going on to its next run without waiting
+    // for the others (W lanes take about T/W runs' time for T runs); this
+    // thread stores each run as it ends, so a kill loses only the runs in
+    // flight. After an interruption every lane stops after its current run.
+    struct Done {
+        std::size_t entry = 0;
+        std::int64_t round = 0;
+        ProbeRun result;
+    };
+    std::mutex mutex;
+    std::condition_variable changed;
+    std::deque<Done> done;
+    std::size_t running = 0;
+    std::exception_ptr error;
+    std::vector<std::jthread> threads;
+    for (std::size_t k = 0; k < lanes; ++k) {
+        if (queue[k].empty()) {
+            continue;
+        }
+        ++running;
+        Prober* prober = k == 0 ? &m_prober : m_lanes[k - 1];
+        // The stop token: set when `threads` is destroyed early (this thread
+        // failed to store a run), so that no lane starts another run.
+        threads.emplace_back([&, k, prober](const std::stop_token& quit) {
+            try {
+                for (const Run& next : queue[k]) {
+                    if (quit.stop_requested()) {
+                        break;
+                    }
+                    ProbeRun result = prober->run(targets.at(action.positions[next.entry]));
+                    const bool stop = result.interrupted || interrupt_requested();
+                    {
+                        const std::lock_guard lock(mutex);
+                        done.push_back(Done{next.entry, next.round, std::move(result)});
+                    }
+                    changed.notify_one();
+                    if (stop) {
+                        break;
                     }
                 }
-            } else {
-                base.ok = false;
-                base.failure = result.failure;
-                base.output = result.output;
-                samples.push_back(base);
-                spdlog::warn("probe failed on {}: {}", range.commits[p].short_id(), result.failure);
+            } catch (...) {
+                const std::lock_guard lock(mutex);
+                error = std::current_exception();
             }
-            m_cache.store_samples(session, samples, metric_values);
-            if (result.ok) {
-                m_progress.samples += static_cast<int>(result.values.size());
+            {
+                const std::lock_guard lock(mutex);
+                --running;
             }
-            show_status();
+            changed.notify_one();
+        });
+    }
+    bool stopped = false;
+    for (bool finished = false; !finished;) {
+        std::vector<Done> ended;
+        {
+            std::unique_lock lock(mutex);
+            changed.wait(lock, [&] { return !done.empty() || running == 0; });
+            ended.assign(std::make_move_iterator(done.begin()), std::make_move_iterator(done.end()));
+            done.clear();
+            finished = running == 0;
         }
+        for (const Done& d : ended) {
+            const std::size_t p = action.positions[d.entry];
+            if (store_run(session, range.commits[p], d.result, d.round, run + 1)) {
+                ++run;
+            } else {
+                stopped = true;
+            }
+        }
+    }
+    threads.clear();  // joined: all have ended
+    if (error) {
+        std::rethrow_exception(error);
+    }
+    if (stopped || interrupt_requested()) {
+        throw_stopped(m_cache, session);
     }
     return true;
 }
+
+bool SessionDriver::store_run(const std::string& session, const CommitInfo& commit,
+                              const ProbeRun& result, std::int64_t round, std::int64_t run) {
+    if (result.interrupted) {
+        return false;
+    }
+    SampleRecord base;
+    base.commit = commit.id;
+    base.round = round;
+    base.run = run;
+    base.wall_seconds = result.wall_seconds;
+    base.timestamp = unix_now();
+    base.build_fingerprint = m_build_fingerprint;
+    base.probe_fingerprint = m_probe_fingerprint;
+    base.machine = m_machine;
+    base.node = result.node;
+    std::vector<SampleRecord> samples;
+    std::vector<MetricValueRecord> metric_values;
+    if (result.ok) {
+        for (double value : result.values) {
+            SampleRecord s = base;
+            s.ok = true;
+            s.value = value;
+            samples.push_back(s);
+        }
+        for (const auto& [metric, values] : result.extra) {
+            for (double value : values) {
+                metric_values.push_back(MetricValueRecord{base.commit, run, metric, value});
+            }
+        }
+    } else {
+        base.ok = false;
+        base.failure = result.failure;
+        base.output = result.output;
+        samples.push_back(base);
+        spdlog::warn("probe failed on {}{}: {}", commit.short_id(),
+                     result.node.empty() ? "" : " (node " + result.node + ")", result.failure);
+    }
+    m_cache.store_samples(session, samples, metric_values);
+    if (result.ok) {
+        m_progress.samples += static_cast<int>(result.values.size());
+    }
+    show_status();
+    return true;
+}
+
 
 void SessionDriver::profile_culprits(const std::string& session, const CommitRange& range,
                                      const Outcome& outcome) {

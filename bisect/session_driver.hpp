@@ -12,6 +12,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <vector>
 
 #include "bisect/planner.hpp"
 #include "bisect/repository.hpp"
@@ -54,6 +55,8 @@ private:
         std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
     };
     std::unordered_map<std::string, std::size_t, Hash, std::equal_to<>> m_position_of;
+    // Nodes by name ("" = this machine), numbered as first seen.
+    std::unordered_map<std::string, int, Hash, std::equal_to<>> m_node_id;
     std::string m_build_fingerprint;
     bool m_require_artifacts;
     Observations m_obs;
@@ -84,6 +87,12 @@ BuildRecord build_record(const CommitInfo& commit, const std::string& fingerprin
 // changed or gone); relative paths resolve against the original file's directory.
 Config session_config(const SessionRecord& session);
 
+// The planner's settings for a session of config: the decision rules, and
+// from [executor] the nodes measuring at once and whether their offsets are
+// taken out (blocking). The driver and every report of the session use it,
+// so that a report replays the decisions the session made.
+PlannerSettings planner_settings(const Config& config);
+
 // Where a session stands after the planner's latest plan, for the progress
 // line: commits tested, the culprit positions still open, the samples taken,
 // and estimates of the steps and time left (elapsed_seconds: the session's
@@ -112,6 +121,13 @@ public:
     void set_profiler(Profiler* profiler, std::filesystem::path directory, std::size_t top);
     // The machine fingerprint stored with each sample (default: this machine's).
     void set_machine(std::string fingerprint) { m_machine = std::move(fingerprint); }
+    // The probers of lanes 1 … W-1 ([executor] nodes = W; lane 0 is the
+    // constructor's prober), not owned; run() refuses another count. The planner then proposes up to W
+    // commits at once, and each round of a measure action is shared among
+    // the lanes by [executor] blocking (bisect/node_schedule.hpp), each lane
+    // running from a thread of its own; a round's samples are stored, with
+    // the node each ran on, once all its lanes are done.
+    void set_lanes(std::vector<Prober*> lanes) { m_lanes = std::move(lanes); }
 
 private:
     void profile_culprits(const std::string& session, const CommitRange& range,
@@ -123,6 +139,10 @@ private:
     // another session): nothing was measured, build it again.
     bool measure(const std::string& session, const CommitRange& range,
                  const MeasureAction& action, std::int64_t round, std::int64_t run);
+    // One run's samples (and other metrics) into the cache; false when the
+    // run was interrupted (nothing stored).
+    bool store_run(const std::string& session, const CommitInfo& commit, const ProbeRun& result,
+                   std::int64_t round, std::int64_t run);
 
     Cache& m_cache;
     Builder& m_builder;
@@ -138,6 +158,7 @@ private:
     double m_progress_tick = 0;    // steady clock time of m_progress.elapsed_seconds
     double m_remaining_at_tick = -1;  // m_progress.remaining_seconds then (-1: none)
     std::string m_machine;
+    std::vector<Prober*> m_lanes;  // lanes 1 … W-1
 };
 
 }  // namespace perfbisect

@@ -1,5 +1,8 @@
 #include "bisect/session_runner.hpp"
 
+#include <memory>
+#include <vector>
+
 #include <fmt/format.h>
 
 #include "executors/executor.hpp"
@@ -137,9 +140,21 @@ Outcome run_session(Cache& cache, const std::string& session, const Config& conf
     LocalBuilder builder(*repository, executor->build_runner(), store, config.build,
                          config.build_fingerprint(),
                          BuildPlace{work, "session-" + session, {range.good().id, range.bad().id}});
-    CommandProber command_prober(executor->probe_runner(), config.probe, executor->scratch_dir());
+    CommandProber command_prober(executor->probe_runner(0), config.probe, executor->scratch_dir());
     PlacedProber prober(*executor, command_prober);
     value_or_throw(command_prober.check_machine());
+    // The other lanes ([executor] nodes): a prober each, as its runs go on
+    // at the same time as lane 0's.
+    std::vector<std::unique_ptr<CommandProber>> lane_command_probers;
+    std::vector<std::unique_ptr<PlacedProber>> lane_probers;
+    std::vector<Prober*> lanes;
+    for (std::size_t lane = 1; lane < executor->lanes(); ++lane) {
+        lane_command_probers.push_back(std::make_unique<CommandProber>(
+            executor->probe_runner(lane), config.probe, executor->scratch_dir()));
+        lane_probers.push_back(
+            std::make_unique<PlacedProber>(*executor, *lane_command_probers.back()));
+        lanes.push_back(lane_probers.back().get());
+    }
     if (const std::string said = value_or_throw(executor->prepare()); !said.empty()) {
         cache.append_event(session, "session", said);
         fmt::print(stderr, "perfbisect: {}\n", said);
@@ -149,6 +164,7 @@ Outcome run_session(Cache& cache, const std::string& session, const Config& conf
         value_or_throw(profiler.check_machine(work / "scratch"));
     }
     SessionDriver driver(cache, builder, prober, reporter, config);
+    driver.set_lanes(std::move(lanes));
     if (config.profile.enabled()) {
         // Beside the other per-session directories; kept with the database.
         driver.set_profiler(&profiler, work / "profiles" / ("session-" + session),

@@ -194,6 +194,11 @@ CREATE TABLE IF NOT EXISTS executor_jobs (
 );
 CREATE INDEX IF NOT EXISTS executor_jobs_by_session ON executor_jobs (session_id);
 )sql",
+    // 7: the node that measured each sample, when a cluster's nodes measure
+    // ([executor] nodes > 1): the planner's node blocking needs it.
+    R"sql(
+ALTER TABLE samples ADD COLUMN node TEXT NOT NULL DEFAULT '';
+)sql",
 };
 
 static_assert(std::size(k_migrations) == Cache::k_schema_version);
@@ -232,7 +237,7 @@ constexpr const char* k_session_columns =
 
 constexpr const char* k_sample_columns =
     "id, commit_id, round, run, ok, value, failure, wall_seconds, timestamp, build_fingerprint, "
-    "probe_fingerprint, output, machine, reused_from";
+    "probe_fingerprint, output, machine, reused_from, node";
 
 SampleRecord read_sample(const Statement& s) {
     SampleRecord r;
@@ -250,6 +255,7 @@ SampleRecord read_sample(const Statement& s) {
     r.output = s.column_text(11);
     r.machine = s.column_text(12);
     r.reused_from = s.column_text(13);
+    r.node = s.column_text(14);
     return r;
 }
 
@@ -694,7 +700,7 @@ void Cache::store_samples(const std::string& session, const std::vector<SampleRe
     Statement insert = m_db.prepare(
         "INSERT INTO samples (session_id, commit_id, round, run, ok, value, failure, "
         "wall_seconds, timestamp, build_fingerprint, probe_fingerprint, output, machine, "
-        "reused_from) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+        "reused_from, node) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
     for (const auto& sample : samples) {
         insert.reset();
         insert.bind(1, session)
@@ -709,7 +715,8 @@ void Cache::store_samples(const std::string& session, const std::vector<SampleRe
             .bind(10, sample.build_fingerprint)
             .bind(11, sample.probe_fingerprint)
             .bind(12, sample.output)
-            .bind(13, sample.machine);
+            .bind(13, sample.machine)
+            .bind(15, sample.node);
         if (!sample.reused_from.empty()) {
             insert.bind(14, sample.reused_from);
         }
@@ -761,7 +768,7 @@ std::vector<SampleRecord> Cache::load_samples_after(const std::string& session,
 void Cache::visit_samples_after(const std::string& session, std::int64_t after_id,
                                 const std::function<void(const SampleView&)>& visit) {
     Statement s = m_db.prepare(
-        "SELECT id, commit_id, round, run, ok, value, failure FROM samples "
+        "SELECT id, commit_id, round, run, ok, value, failure, node FROM samples "
         "WHERE session_id = ? AND id > ? ORDER BY id");
     s.bind(1, session).bind(2, after_id);
     SampleView view;
@@ -773,6 +780,7 @@ void Cache::visit_samples_after(const std::string& session, std::int64_t after_i
         view.ok = s.column_int(4) != 0;
         view.value = s.column_is_null(5) ? 0 : s.column_double(5);
         view.failure = s.column_view(6);
+        view.node = s.column_view(7);
         visit(view);
     }
 }
@@ -850,9 +858,9 @@ ReuseSummary Cache::reuse_samples(const std::string& session, const std::string&
         summary.samples += copy(
             "INSERT INTO samples (session_id, commit_id, round, run, ok, value, failure, "
             "wall_seconds, timestamp, build_fingerprint, probe_fingerprint, output, machine, "
-            "reused_from) "
+            "reused_from, node) "
             "SELECT ?1, commit_id, round + ?6, run + ?7, ok, value, failure, wall_seconds, "
-            "timestamp, build_fingerprint, probe_fingerprint, output, machine, session_id "
+            "timestamp, build_fingerprint, probe_fingerprint, output, machine, session_id, node "
             "FROM samples WHERE session_id = ?2 AND reused_from IS NULL "
             "AND build_fingerprint = ?3 AND probe_fingerprint = ?4 AND (?5 IS NULL OR machine = ?5) "
             "AND commit_id IN (SELECT commit_id FROM commits WHERE session_id = ?1) ORDER BY id");

@@ -85,6 +85,8 @@ struct SampleRecord {
     std::string output;              // failed runs: the end of the probe's stdout and stderr (bounded)
     std::string machine;             // machine fingerprint ("" before schema 4)
     std::string reused_from;         // the session that measured it; "" = measured by this session
+    std::string node;                // the cluster node that measured it; "" = this machine (or
+                                     // before schema 7)
 };
 
 // A value of a metric other than the decision metric (`[probe] metrics`),
@@ -134,7 +136,7 @@ struct EventRecord {
 
 class Cache {
 public:
-    static constexpr int k_schema_version = 6;
+    static constexpr int k_schema_version = 7;
 
     // Opens or creates the database (and its directory), migrating an older
     // schema; a newer schema is an error telling to upgrade perfbisect.
@@ -229,6 +231,7 @@ public:
         bool ok = true;
         double value = 0;
         std::string_view failure;
+        std::string_view node;
     };
     void visit_samples_after(const std::string& session, std::int64_t after_id,
                              const std::function<void(const SampleView&)>& visit);

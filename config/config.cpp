@@ -89,6 +89,14 @@ const char* to_string(ExecutorKind kind) {
     return kind == ExecutorKind::slurm ? "slurm" : "local";
 }
 
+const char* to_string(NodeBlocking blocking) {
+    switch (blocking) {
+        case NodeBlocking::full: return "full";
+        case NodeBlocking::rotate: return "rotate";
+        default: return "off";
+    }
+}
+
 Result<std::uint64_t> parse_size(const std::string& text) {
     const std::string input = trim(text);
     char* end = nullptr;
@@ -196,6 +204,8 @@ struct UnitScale {
 };
 
 constexpr double k_kib = 1024.0;
+// [executor] nodes: one thread and one Slurm job each; more is a typo.
+constexpr long k_max_nodes = 256;
 constexpr UnitScale k_units[] = {
     {"ns", UnitKind::time, 1e-9},         {"us", UnitKind::time, 1e-6},
     {"µs", UnitKind::time, 1e-6},         {"ms", UnitKind::time, 1e-3},
@@ -499,8 +509,8 @@ void parse_executor(const ConfigReader& r, const toml::value& root, Config& conf
         return;
     }
     r.check_keys(*executor, "executor",
-                 {"kind", "partition", "nodes", "exclusive", "time_limit", "account", "extra_args",
-                  "shared_dir", "build_partition"});
+                 {"kind", "partition", "nodes", "blocking", "exclusive", "time_limit", "account",
+                  "extra_args", "shared_dir", "build_partition"});
     ExecutorConfig& e = config.executor;
     if (const auto* v = r.find(*executor, "kind")) {
         const std::string kind = r.string_value(*v, "executor.kind");
@@ -543,15 +553,24 @@ void parse_executor(const ConfigReader& r, const toml::value& root, Config& conf
     e.partition = slurm_name(*partition, "executor.partition");
     if (const auto* v = r.find(*executor, "nodes")) {
         const auto nodes = r.integer_value(*v, "executor.nodes");
-        if (nodes < 1) {
-            r.fail("executor.nodes", "must be at least 1");
-        }
-        if (nodes > 1) {
-            r.fail("executor.nodes",
-                   "only 1 is supported yet (probe jobs run one at a time; measuring on several "
-                   "nodes at once needs the parallel search, docs/slurm.md); set nodes = 1");
+        if (nodes < 1 || nodes > k_max_nodes) {
+            r.fail("executor.nodes", fmt::format("must be between 1 and {}", k_max_nodes));
         }
         e.nodes = static_cast<int>(nodes);
+    }
+    if (const auto* v = r.find(*executor, "blocking")) {
+        const std::string blocking = r.string_value(*v, "executor.blocking");
+        if (blocking == "off") {
+            e.blocking = NodeBlocking::off;
+        } else if (blocking == "full") {
+            e.blocking = NodeBlocking::full;
+        } else if (blocking == "rotate") {
+            e.blocking = NodeBlocking::rotate;
+        } else {
+            r.fail("executor.blocking",
+                   fmt::format("'{}' is not a blocking scheme (use \"rotate\", \"full\" or \"off\")",
+                               blocking));
+        }
     }
     if (const auto* v = r.find(*executor, "exclusive")) {
         e.exclusive = r.bool_value(*v, "executor.exclusive");

@@ -91,12 +91,25 @@ struct ProbeConfig {
 // Where probe runs execute ([executor]): on this machine, or as Slurm jobs.
 enum class ExecutorKind { local, slurm };
 
+// [executor] blocking: how W nodes share a round of measurements
+// (bisect/node_schedule.hpp has the rule, docs/slurm.md the reasons).
+//  off:    entry j of a round runs on node j mod W: W runs at a time, each
+//          node its own commits.
+//  full:   every node runs every entry of the round, each node as a round of
+//          its own: W times the runs; each node's round compares commits on
+//          that node alone (Pinpoint's device affinity).
+//  rotate: entry j of round r runs on node (j + r) mod W: no more runs than
+//          off, and a commit measured in W rounds has visited every node, so
+//          the planner can estimate each node's offset within commits.
+enum class NodeBlocking { off, full, rotate };
+
 // [executor]. With kind = slurm every probe run is one Slurm job
 // (salloc --no-shell, then srun into it; executors/slurm_runner.hpp).
 struct ExecutorConfig {
     ExecutorKind kind = ExecutorKind::local;
     std::string partition;                // slurm: required
-    int nodes = 1;                        // nodes measuring in parallel; only 1 for now
+    int nodes = 1;                        // nodes measuring at once (W)
+    NodeBlocking blocking = NodeBlocking::full;  // with nodes > 1: who measures what
     bool exclusive = true;                // --exclusive: no other job shares the node
     Seconds time_limit{0};                // --time per job; 0 = the partition's default
     std::string account;                  // --account; "" = the user's default
@@ -212,6 +225,7 @@ const char* to_string(BuildStrategy strategy);
 const char* to_string(ProfileTool tool);
 const char* to_string(ReuseScope scope);
 const char* to_string(ExecutorKind kind);
+const char* to_string(NodeBlocking blocking);
 
 // The metrics a run records: the decision metric first, then those of
 // `metrics` that differ from it, in order.

@@ -10,7 +10,7 @@ class LocalExecutor final : public Executor {
 public:
     LocalExecutor(ProcessRunner& runner, std::filesystem::path scratch)
         : m_runner(runner), m_scratch(std::move(scratch)) {}
-    ProcessRunner& probe_runner() override { return m_runner; }
+    ProcessRunner& probe_runner(std::size_t /*lane*/) override { return m_runner; }
     ProcessRunner& build_runner() override { return m_runner; }
     std::filesystem::path scratch_dir() const override { return m_scratch; }
     Result<ProbeTarget> place(const ProbeTarget& target) override { return target; }

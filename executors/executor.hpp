@@ -24,15 +24,19 @@ class Cache;
 class Executor {
 public:
     virtual ~Executor() = default;
-    // Runs each probe run's process (the prober's runner). Owned by the executor.
-    virtual ProcessRunner& probe_runner() = 0;
+    // How many probe runs may run at once ([executor] nodes; 1 here).
+    virtual std::size_t lanes() const { return 1; }
+    // Runs the processes of lane k < lanes()'s probe runs (the runner of
+    // that lane's prober). Lanes run at once, each from a thread of its own.
+    // Owned by the executor.
+    virtual ProcessRunner& probe_runner(std::size_t lane) = 0;
     // Runs builds' processes (setup, command, fetch).
     virtual ProcessRunner& build_runner() = 0;
     // Where probe runs get their {out} directories and captured output.
     virtual std::filesystem::path scratch_dir() const = 0;
     // The target as the probe sees it where it runs: artifacts copied to a
     // shared directory when they are not visible there. A failure is a
-    // failed run of that commit, with the reason.
+    // failed run of that commit, with the reason. Thread-safe (lanes).
     virtual Result<ProbeTarget> place(const ProbeTarget& target) = 0;
     // Before the session's first action: checks the executor can run here
     // (usage error saying what is missing) and cancels what an earlier
@@ -49,7 +53,7 @@ std::unique_ptr<Executor> make_executor(const ExecutorConfig& config, Cache& cac
                                         const std::filesystem::path& work_dir);
 
 // A Prober that places each target with the executor before the inner
-// prober runs it (the inner prober expands the placed paths).
+// prober runs it (the inner prober expands the placed paths). One per lane.
 class PlacedProber final : public Prober {
 public:
     PlacedProber(Executor& executor, Prober& inner) : m_executor(executor), m_inner(inner) {}

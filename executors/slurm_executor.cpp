@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cctype>
 #include <cerrno>
 #include <cmath>
@@ -27,10 +28,6 @@ namespace {
 
 constexpr std::size_t k_said_bytes = 2048;  // of salloc's or sinfo's output, quoted in messages
 constexpr std::size_t k_fault_bytes = 65536;  // of srun's stderr, read for a job fault
-
-std::string job_name_of(const std::string& session) {
-    return "perfbisect-" + session;
-}
 
 std::vector<std::string> split_words(const std::string& text) {
     std::vector<std::string> words;
@@ -59,6 +56,10 @@ bool job_gone(const ControlResult& result) {
 }
 
 }  // namespace
+
+std::string slurm_job_name(const std::string& session, std::size_t lane) {
+    return lane == 0 ? "perfbisect-" + session : fmt::format("perfbisect-{}-{}", session, lane);
+}
 
 ControlResult run_slurm_control(const std::vector<std::string>& argv) {
     ControlResult result;
@@ -130,14 +131,34 @@ std::string parse_allocated_job(const std::string& salloc_output) {
     return salloc_output.find("Granted job allocation") != std::string::npos ? job : std::string();
 }
 
+bool NodeFaults::add(const std::string& node, int limit) {
+    const std::lock_guard lock(m_mutex);
+    if (++m_faults[node] != limit) {
+        return false;
+    }
+    m_dropped.push_back(node);
+    return true;
+}
+
+std::vector<std::string> NodeFaults::dropped() const {
+    const std::lock_guard lock(m_mutex);
+    return m_dropped;
+}
+
+bool NodeFaults::is_dropped(const std::string& node) const {
+    const std::lock_guard lock(m_mutex);
+    return std::find(m_dropped.begin(), m_dropped.end(), node) != m_dropped.end();
+}
+
 SlurmProcessRunner::SlurmProcessRunner(ProcessRunner& inner, SlurmJobOptions options,
                                        JobLedger ledger, std::filesystem::path scratch_dir,
-                                       SlurmControl control)
+                                       SlurmControl control, std::shared_ptr<NodeFaults> faults)
     : m_inner(inner),
       m_options(std::move(options)),
       m_ledger(std::move(ledger)),
       m_scratch_dir(std::move(scratch_dir)),
-      m_control(std::move(control)) {}
+      m_control(std::move(control)),
+      m_faults(faults ? std::move(faults) : std::make_shared<NodeFaults>()) {}
 
 JobFault job_fault(const std::string& srun_stderr) {
     static const std::regex k_cancelled(R"(\*\*\* (JOB|STEP) \S+ ON (\S+) CANCELLED AT)");
@@ -175,22 +196,38 @@ JobFault job_fault(const std::string& srun_stderr) {
 ProcessResult SlurmProcessRunner::run(const ProcessSpec& spec) {
     std::vector<std::string> faulted;  // the nodes this run's attempts failed on
     for (int attempt = 1;; ++attempt) {
-        std::vector<std::string> exclude = m_dropped;
-        for (const auto& node : faulted) {
-            if (std::find(exclude.begin(), exclude.end(), node) == exclude.end()) {
-                exclude.push_back(node);
+        const std::vector<std::string> dropped = m_faults->dropped();
+        // A pinned lane stays on its node, even after a fault there, until
+        // the node is dropped; then it runs wherever Slurm has room.
+        std::string pin = m_options.node;
+        if (!pin.empty() && m_faults->is_dropped(pin)) {
+            if (!m_unpinned_said) {
+                m_unpinned_said = true;
+                spdlog::warn(
+                    "Slurm node {} was dropped; the runs meant for it go to any other "
+                    "node of partition {} (node blocking is weaker for them)",
+                    pin, m_options.partition);
+            }
+            pin.clear();
+        }
+        std::vector<std::string> exclude = dropped;
+        if (pin.empty()) {
+            for (const auto& node : faulted) {
+                if (std::find(exclude.begin(), exclude.end(), node) == exclude.end()) {
+                    exclude.push_back(node);
+                }
             }
         }
-        ProcessResult result = run_job(spec, exclude);
+        ProcessResult result = run_job(spec, pin, exclude);
         if (!result.started && !result.interrupted && !result.timed_out &&
-            exclude.size() > m_dropped.size()) {
+            exclude.size() > dropped.size()) {
             // No other node can take it: the same node again.
-            result = run_job(spec, m_dropped);
+            result = run_job(spec, pin, dropped);
         }
-        if (!result.started && !result.interrupted && !m_dropped.empty()) {
+        if (!result.started && !result.interrupted && !dropped.empty()) {
             result.error +=
                 fmt::format(" (nodes dropped from this session after {} job faults each: {})",
-                            k_node_faults, fmt::join(m_dropped, ", "));
+                            k_node_faults, fmt::join(dropped, ", "));
         }
         if (!result.started || result.interrupted || result.timed_out || spec.stderr_path.empty()) {
             return result;
@@ -202,8 +239,7 @@ ProcessResult SlurmProcessRunner::run(const ProcessSpec& spec) {
         const std::string where = node.empty() ? "an unknown node" : "node " + node;
         if (!node.empty()) {
             faulted.push_back(node);
-            if (++m_node_faults[node] == k_node_faults) {
-                m_dropped.push_back(node);
+            if (m_faults->add(node, k_node_faults)) {
                 spdlog::warn(
                     "Slurm node {} dropped from this session after {} job faults (the "
                     "last: {}); its runs go to the other nodes of partition {}",
@@ -220,7 +256,7 @@ ProcessResult SlurmProcessRunner::run(const ProcessSpec& spec) {
     }
 }
 
-ProcessResult SlurmProcessRunner::run_job(const ProcessSpec& spec,
+ProcessResult SlurmProcessRunner::run_job(const ProcessSpec& spec, const std::string& node,
                                           const std::vector<std::string>& exclude) {
     namespace fs = std::filesystem;
     std::error_code ec;
@@ -228,7 +264,9 @@ ProcessResult SlurmProcessRunner::run_job(const ProcessSpec& spec,
     ProcessSpec alloc;
     alloc.argv = {"salloc", "--no-shell", "--job-name=" + m_options.job_name,
                   "--partition=" + m_options.partition, "--nodes=1"};
-    if (!exclude.empty()) {
+    if (!node.empty()) {
+        alloc.argv.push_back("--nodelist=" + node);
+    } else if (!exclude.empty()) {
         alloc.argv.push_back(fmt::format("--exclude={}", fmt::join(exclude, ",")));
     }
     if (m_options.exclusive) {
@@ -241,7 +279,9 @@ ProcessResult SlurmProcessRunner::run_job(const ProcessSpec& spec,
         alloc.argv.push_back("--account=" + m_options.account);
     }
     alloc.argv.insert(alloc.argv.end(), m_options.extra_args.begin(), m_options.extra_args.end());
-    alloc.stdout_path = m_scratch_dir / fmt::format("salloc-{}.log", static_cast<long>(getpid()));
+    static std::atomic<unsigned> allocations{0};  // lanes allocate at once
+    alloc.stdout_path = m_scratch_dir / fmt::format("salloc-{}-{}.log", static_cast<long>(getpid()),
+                                                    allocations.fetch_add(1));
     alloc.stderr_path = alloc.stdout_path;
     ProcessResult allocated = m_inner.run(alloc);
     const std::string said = read_file_tail(alloc.stdout_path, k_said_bytes);
@@ -266,7 +306,7 @@ ProcessResult SlurmProcessRunner::run_job(const ProcessSpec& spec,
     if (job.empty()) {
         if (allocated.started) {
             // salloc cut off while its job was pending, or granted unseen:
-            // a job of this name may be left; there is one at a time.
+            // a job of this name may be left; a lane has one at a time.
             m_control({"scancel", "--name=" + m_options.job_name});
         }
         if (allocated.interrupted || allocated.timed_out) {
@@ -292,6 +332,10 @@ ProcessResult SlurmProcessRunner::run_job(const ProcessSpec& spec,
         return allocated;
     }
 
+    // Where it runs, for node blocking: the allocation's node list.
+    const ControlResult where = m_control({"squeue", "--noheader", "--jobs=" + job, "--format=%N"});
+    const std::string ran_on = where.started && where.exit_code == 0 ? trim(where.output) : "";
+
     ProcessSpec step = spec;
     step.argv = {"srun", "--jobid=" + job, "--nodes=1", "--ntasks=1", "--quiet"};
     if (!spec.cwd.empty()) {
@@ -300,7 +344,8 @@ ProcessResult SlurmProcessRunner::run_job(const ProcessSpec& spec,
     step.argv.insert(step.argv.end(), spec.argv.begin(), spec.argv.end());
     step.cpus.clear();  // pinning is the job's ([executor] extra_args), not srun's
     step.vfork = true;
-    const ProcessResult result = m_inner.run(step);
+    ProcessResult result = m_inner.run(step);
+    result.node = ran_on;
     cancel(job);
     return result;
 }
@@ -309,38 +354,46 @@ SlurmExecutor::SlurmExecutor(const ExecutorConfig& config, Cache& cache, std::st
                              ProcessRunner& local, const std::filesystem::path& work_dir,
                              SlurmControl control)
     : m_config(config),
-      m_cache(cache),
+      m_jobs(std::make_unique<Cache>(Cache::open(cache.path()))),
       m_session(std::move(session)),
       m_local(local),
       m_scratch_dir(config.shared_dir.empty() ? work_dir / "scratch"
                                               : config.shared_dir / "scratch"),
       m_control(std::move(control)),
-      m_probe_runner(
-          local,
-          SlurmJobOptions{job_name_of(m_session), config.partition, config.exclusive,
-                          config.time_limit.count(), config.account, config.extra_args, "probe"},
-          JobLedger{[this](const std::string& id, const std::string& kind) {
-                        m_cache.record_job(m_session, id, kind);
-                    },
-                    [this](const std::string& id) { m_cache.forget_job(id); }},
-          m_scratch_dir, m_control) {
-    if (!config.build_partition.empty()) {
-        m_build_runner = std::make_unique<SlurmProcessRunner>(
+      m_faults(std::make_shared<NodeFaults>()) {
+    const JobLedger ledger{[this](const std::string& id, const std::string& kind) {
+                               const std::lock_guard lock(m_jobs_mutex);
+                               m_jobs->record_job(m_session, id, kind);
+                           },
+                           [this](const std::string& id) {
+                               const std::lock_guard lock(m_jobs_mutex);
+                               m_jobs->forget_job(id);
+                           }};
+    const auto lanes = static_cast<std::size_t>(std::max(config.nodes, 1));
+    for (std::size_t lane = 0; lane < lanes; ++lane) {
+        m_probe_runners.push_back(std::make_unique<SlurmProcessRunner>(
             local,
-            SlurmJobOptions{job_name_of(m_session),
-                            config.build_partition,
-                            false,
-                            0,
-                            config.account,
-                            {},
-                            "build"},
-            JobLedger{[this](const std::string& id, const std::string& kind) {
-                          m_cache.record_job(m_session, id, kind);
-                      },
-                      [this](const std::string& id) { m_cache.forget_job(id); }},
-            m_scratch_dir, m_control);
+            SlurmJobOptions{slurm_job_name(m_session, lane), config.partition, config.exclusive,
+                            config.time_limit.count(), config.account, config.extra_args, "probe",
+                            ""},
+            ledger, m_scratch_dir, m_control, m_faults));
+    }
+    if (!config.build_partition.empty()) {
+        m_build_runner =
+            std::make_unique<SlurmProcessRunner>(local,
+                                                 SlurmJobOptions{slurm_job_name(m_session),
+                                                                 config.build_partition,
+                                                                 false,
+                                                                 0,
+                                                                 config.account,
+                                                                 {},
+                                                                 "build",
+                                                                 ""},
+                                                 ledger, m_scratch_dir, m_control);
     }
 }
+
+SlurmExecutor::~SlurmExecutor() = default;
 
 ProcessRunner& SlurmExecutor::build_runner() {
     return m_build_runner ? *m_build_runner : m_local;
@@ -351,6 +404,7 @@ Result<ProbeTarget> SlurmExecutor::place(const ProbeTarget& target) {
     if (m_config.shared_dir.empty() || target.artifacts_dir.empty()) {
         return target;
     }
+    const std::lock_guard lock(m_place_mutex);
     // The store keeps artifacts under <fingerprint>/<tree>; the same two
     // names under shared_dir/artifacts, copied once.
     const fs::path dest = m_config.shared_dir / "artifacts" /
@@ -411,11 +465,24 @@ Result<std::string> SlurmExecutor::prepare() {
                 *partition));
         }
     }
+    const auto pinned = pin_lanes();
+    if (!pinned) {
+        return std::unexpected(pinned.error());
+    }
+    std::string said;
+    if (!pinned->empty()) {
+        said = fmt::format("node blocking (\"{}\"): {} lanes on nodes {}",
+                           to_string(m_config.blocking), pinned->size(), fmt::join(*pinned, ", "));
+    }
     // What an earlier process of this session left: the jobs it recorded,
-    // and any of its name (one killed between allocation and record).
-    std::vector<std::string> jobs = m_cache.jobs_of(m_session);
+    // and any of its lanes' names (one killed between allocation and record).
+    std::vector<std::string> jobs = m_jobs->jobs_of(m_session);
+    std::string names;
+    for (std::size_t lane = 0; lane < m_probe_runners.size(); ++lane) {
+        names += (lane == 0 ? "" : ",") + slurm_job_name(m_session, lane);
+    }
     const ControlResult listed =
-        m_control({"squeue", "--noheader", "--name=" + job_name_of(m_session), "--format=%i"});
+        m_control({"squeue", "--noheader", "--name=" + names, "--format=%i"});
     if (listed.started && listed.exit_code == 0) {
         for (const auto& id : split_words(listed.output)) {
             if (std::find(jobs.begin(), jobs.end(), id) == jobs.end()) {
@@ -424,7 +491,7 @@ Result<std::string> SlurmExecutor::prepare() {
         }
     }
     if (jobs.empty()) {
-        return std::string();
+        return said;
     }
     std::vector<std::string> argv = {"scancel"};
     argv.insert(argv.end(), jobs.begin(), jobs.end());
@@ -440,10 +507,53 @@ Result<std::string> SlurmExecutor::prepare() {
             list, one_line(cancelled.output)));
     }
     for (const auto& id : jobs) {
-        m_cache.forget_job(id);
+        m_jobs->forget_job(id);
     }
-    return fmt::format("cancelled {} Slurm job(s) an earlier run of this session left: {}",
-                       jobs.size(), list);
+    return fmt::format("{}{}cancelled {} Slurm job(s) an earlier run of this session left: {}",
+                       said, said.empty() ? "" : "; ", jobs.size(), list);
+}
+
+Result<std::vector<std::string>> SlurmExecutor::pin_lanes() {
+    const std::size_t lanes = m_probe_runners.size();
+    if (lanes < 2 || m_config.blocking == NodeBlocking::off) {
+        return std::vector<std::string>();
+    }
+    // One line per node (--Node), with its state; "idle*" and the like are
+    // not responding, drained or down nodes take no jobs.
+    const ControlResult info = m_control(
+        {"sinfo", "--noheader", "--Node", "--partition=" + m_config.partition, "--format=%N %t"});
+    if (!info.started || info.exit_code != 0) {
+        return runtime_error(fmt::format("sinfo failed ({}); check that slurmctld is reachable",
+                                         one_line(info.output)));
+    }
+    std::vector<std::string> nodes;
+    for (const auto& line : split_lines(info.output)) {
+        const auto words = split_words(line);
+        if (words.size() < 2 || words[1].find_first_of("*~#!%$@^-") != std::string::npos) {
+            continue;
+        }
+        static const std::vector<std::string> k_takes_jobs = {"idle", "mix",  "alloc",
+                                                              "comp", "plnd", "resv"};
+        const bool takes_jobs =
+            std::find(k_takes_jobs.begin(), k_takes_jobs.end(), words[1]) != k_takes_jobs.end();
+        if (takes_jobs && std::find(nodes.begin(), nodes.end(), words[0]) == nodes.end()) {
+            nodes.push_back(words[0]);
+        }
+    }
+    if (nodes.size() < lanes) {
+        return usage_error(fmt::format(
+            "[executor] blocking = \"{}\" pins each of the {} nodes = lanes to a node of its "
+            "own, but partition {} has {} node(s) that take jobs ({}); set nodes = {}, or "
+            "blocking = \"off\"",
+            to_string(m_config.blocking), lanes, m_config.partition, nodes.size(),
+            nodes.empty() ? std::string("none") : fmt::format("{}", fmt::join(nodes, ", ")),
+            std::max<std::size_t>(nodes.size(), 1)));
+    }
+    nodes.resize(lanes);
+    for (std::size_t lane = 0; lane < lanes; ++lane) {
+        m_probe_runners[lane]->pin(nodes[lane]);
+    }
+    return nodes;
 }
 
 }  // namespace perfbisect

@@ -89,9 +89,12 @@ CommandProber::CommandProber(ProcessRunner& runner, const ProbeConfig& config,
                             [](const auto& m) { return m.wraps_command(); });
     m_reads_text = std::any_of(m_metrics.begin(), m_metrics.end(),
                                [](const auto& m) { return m.reads_output(); });
+    // Names of their own per prober: the probers of several lanes share
+    // the scratch directory.
     static std::atomic<unsigned> instances{0};
-    const std::string stem =
-        fmt::format("probe-{}-{}", static_cast<long>(getpid()), instances.fetch_add(1));
+    const unsigned instance = instances.fetch_add(1);
+    const std::string stem = fmt::format("probe-{}-{}", static_cast<long>(getpid()), instance);
+    m_run_stem = fmt::format("run-{}-{}", static_cast<long>(getpid()), instance);
     m_stdout_path = m_scratch_dir / (stem + ".stdout");
     m_stderr_path = m_scratch_dir / (stem + ".stderr");
 }
@@ -204,8 +207,7 @@ ProbeRun CommandProber::run_once(const ProbeTarget& target, Values& values) {
     ProbeRun run;
     // {out} (and the tools' directory) only when something uses it: creating
     // and removing directories is a good part of what a short probe costs us.
-    const fs::path out_dir =
-        m_scratch_dir / fmt::format("run-{}-{}", static_cast<long>(getpid()), ++m_counter);
+    const fs::path out_dir = m_scratch_dir / fmt::format("{}-{}", m_run_stem, ++m_counter);
     const fs::path tool_dir = out_dir.string() + ".tool";
     std::error_code ec;
     if (m_counter == 1) {
@@ -237,6 +239,7 @@ ProbeRun CommandProber::run_once(const ProbeTarget& target, Values& values) {
     spec.stderr_path = m_stderr_path;
     const ProcessResult result = m_runner.run(spec);
     run.wall_seconds = result.wall_seconds;
+    run.node = result.node;
 
     auto keep_output = [&] {
         const std::string out = read_file_tail(spec.stdout_path, k_kept_output_bytes);
@@ -339,6 +342,7 @@ ProbeRun CommandProber::run(const ProbeTarget& target) {
     for (int i = 0; i < runs; ++i) {
         ProbeRun one = run_once(target, values);
         sample.wall_seconds += one.wall_seconds;
+        sample.node = one.node;
         if (!one.ok) {
             one.wall_seconds = sample.wall_seconds;
             if (runs > 1 && !one.interrupted) {

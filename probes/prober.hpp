@@ -29,6 +29,9 @@ struct ProbeRun {
     // The other metrics of `[probe] metrics`, by their config text, in config
     // order; each with one or more values when ok.
     std::vector<std::pair<std::string, std::vector<double>>> extra;
+    // The cluster node it ran on (the last run's, with runs_per_sample > 1);
+    // "" = this machine.
+    std::string node;
 };
 
 struct ProbeTarget {
@@ -95,7 +98,7 @@ private:
     std::vector<MetricSpec> m_metrics;  // the decision metric first
     std::filesystem::path m_scratch_dir;
     std::string m_name;                 // the probe command, shortened, for failure reasons
-    std::set<std::string> m_warmed;     // commits whose warmup runs are done
+    std::set<std::string> m_warmed;     // commits whose warmup runs are done (by this lane)
     bool m_uses_out = false;            // {out} appears in the command, output or cwd
     bool m_wrapped = false;             // a metric runs the probe under valgrind or perf
     bool m_reads_text = false;          // a metric reads stdout or the output file
@@ -103,6 +106,7 @@ private:
     // every run, so a sample costs no file creation and removal.
     std::filesystem::path m_stdout_path;
     std::filesystem::path m_stderr_path;
+    std::string m_run_stem;  // {out} directories: <stem>-<counter>
     unsigned m_counter = 0;
 };
 

@@ -43,9 +43,7 @@ Comparison build_comparison(Cache& cache, const std::string& session) {
         const CommitRange range = cache.load_range(session);
         const Observations obs =
             load_observations(cache, session, range, config.build_fingerprint());
-        c.evidence =
-            step_evidence(PlannerSettings{config.decide, config.budget, config.probe.direction},
-                          obs, 0, range.size() - 1);
+        c.evidence = step_evidence(planner_settings(config), obs, 0, range.size() - 1);
     }
     const std::string& status = c.report.status;
     if (status == "culprit_found") {

@@ -37,9 +37,7 @@ SessionReport build_report(Cache& cache, const std::string& session_id) {
     // A report needs no artifacts: builds count even when gc has removed theirs.
     const Observations obs =
         load_observations(cache, session_id, range, config.build_fingerprint(), false);
-    const Plan plan = plan_next(
-        PlannerSettings{config.decide, config.budget, config.probe.direction}, obs,
-        session.wall_seconds);
+    const Plan plan = plan_next(planner_settings(config), obs, session.wall_seconds);
     std::map<std::size_t, std::string> notes;
     for (const auto& decision : plan.decisions) {
         if (decision.verdict == Verdict::skipped) {

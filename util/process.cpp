@@ -8,6 +8,7 @@
 #include <cstring>
 #include <expected>
 #include <fstream>
+#include <mutex>
 #include <system_error>
 #include <thread>
 #include <utility>
@@ -294,14 +295,23 @@ ProcessResult run_process(const ProcessSpec& spec) {
     // milliseconds per run: this is most of what a probe run costs us). The
     // setup above is only system calls, which a vfork child may make.
     const auto start = Clock::now();
-    bp::child child = spec.vfork
-                          ? bp::child(bp::exe = *program, bp::args = args, environment,
+    bp::child child = [&] {
+        // One spawn at a time (runners of several Slurm nodes spawn from
+        // their own threads): Boost 1.74's fork path makes its error pipe
+        // close-on-exec only after pipe(), so a child another thread forked
+        // in between would keep it open, and this spawn would wait for that
+        // child's exit. Held until the child has exec'd (Boost reads the
+        // pipe to know): a few milliseconds.
+        static std::mutex spawning;
+        const std::lock_guard lock(spawning);
+        return spec.vfork ? bp::child(bp::exe = *program, bp::args = args, environment,
                                       bp::extend::on_exec_setup = child_setup,
                                       bp::extend::on_error = reap_failed_child,
                                       bp::posix::use_vfork, spawn_error)
                           : bp::child(bp::exe = *program, bp::args = args, environment,
                                       bp::extend::on_exec_setup = child_setup,
                                       bp::extend::on_error = reap_failed_child, spawn_error);
+    }();
     if (spawn_error || !child.valid()) {
         result.error =
             fmt::format("{}: {}", spec.argv.front(),

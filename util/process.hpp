@@ -46,6 +46,7 @@ struct ProcessResult {
     double user_seconds = 0;       // rusage of the child (and its reaped descendants)
     double system_seconds = 0;
     long max_rss_kib = 0;          // peak resident set size, KiB
+    std::string node;              // the cluster node it ran on (SlurmProcessRunner); "" = here
 
     bool succeeded() const { return started && !timed_out && !interrupted && signal == 0 && exit_code == 0; }
     // One line for logs and failure reasons: "exit code 2", "killed by signal 9",
@@ -54,7 +55,8 @@ struct ProcessResult {
 };
 
 // Why it exists: an interface so that tests can run builders and probes
-// against scripted results. Thread-safety: one call at a time per runner.
+// against scripted results. Thread-safety: RealProcessRunner may run processes
+// from several threads at once; others say so.
 class ProcessRunner {
 public:
     virtual ~ProcessRunner() = default;

@@ -1,9 +1,13 @@
 #include <catch2/catch.hpp>
 
+#include <atomic>
+#include <chrono>
 #include <functional>
 #include <map>
+#include <memory>
 #include <random>
 #include <set>
+#include <thread>
 
 #include "bisect/session_driver.hpp"
 #include "tests/support/temp_dir.hpp"
@@ -49,12 +53,12 @@ public:
         ++runs;
         if (interrupt_after > 0 && runs == interrupt_after) {
             on_interrupt();
-            return ProbeRun{false, true, {}, "interrupted", 0, "", {}};
+            return ProbeRun{false, true, {}, "interrupted", 0, "", {}, ""};
         }
         const std::string& id = target.commit->id;
         std::mt19937_64 rng(std::hash<std::string>{}(id) ^ static_cast<std::uint64_t>(m_taken[id]++));
         std::lognormal_distribution<double> noise(0.0, 0.03);
-        return ProbeRun{true, false, {m_levels.at(id) * noise(rng)}, "", 0.01, "", {}};
+        return ProbeRun{true, false, {m_levels.at(id) * noise(rng)}, "", 0.01, "", {}, ""};
     }
     int runs = 0;
     int interrupt_after = 0;
@@ -460,4 +464,216 @@ TEST_CASE("an aborted session stops with a runtime error and leaves no stop pend
     CHECK_FALSE(stop_requested());
     CHECK(cache.find_session(id)->status == "aborted");
     CHECK(static_cast<int>(cache.load_samples(id).size()) == prober.runs - 1);
+}
+
+namespace {
+
+// One lane of a cluster ([executor] nodes): FakeProber's values, times
+// `factor` (a node that measures slower), reported as measured on `node`.
+// Each lane has its own, as each runs from a thread of its own.
+class NodeProber final : public Prober {
+public:
+    NodeProber(const std::map<std::string, double>& levels, std::string node, double factor)
+        : m_levels(levels), m_node(std::move(node)), m_factor(factor) {}
+    ProbeRun run(const ProbeTarget& target) override {
+        ++runs;
+        if (before_run) {
+            before_run(runs);
+        }
+        if (interrupt_after > 0 && runs == interrupt_after) {
+            request_interrupt();
+            ProbeRun cut;
+            cut.interrupted = true;
+            cut.failure = "interrupted";
+            return cut;
+        }
+        const std::string& id = target.commit->id;
+        std::mt19937_64 rng(std::hash<std::string>{}(id + m_node) ^
+                            static_cast<std::uint64_t>(m_taken[id]++));
+        std::lognormal_distribution<double> noise(0.0, 0.03);
+        ProbeRun result;
+        result.ok = true;
+        result.values = {m_levels.at(id) * m_factor * noise(rng)};
+        result.wall_seconds = 0.01;
+        result.node = m_node;
+        ++finished;
+        return result;
+    }
+    int runs = 0;
+    int interrupt_after = 0;
+    std::atomic<int> finished{0};
+    std::function<void(int run)> before_run;
+
+private:
+    const std::map<std::string, double>& m_levels;
+    std::string m_node;
+    double m_factor;
+    std::map<std::string, int> m_taken;
+};
+
+// A session of f on three nodes (n2 measures 5 % slower) with the given
+// blocking; the probers are left in `lanes` for the test to count.
+Outcome run_on_nodes(Fixture& f, Cache& cache, const std::string& id, NodeBlocking blocking,
+                     std::vector<std::unique_ptr<NodeProber>>& lanes) {
+    f.config.executor.nodes = 3;
+    f.config.executor.blocking = blocking;
+    for (const auto& [node, factor] :
+         {std::pair{"n1", 1.0}, std::pair{"n2", 1.05}, std::pair{"n3", 1.0}}) {
+        lanes.push_back(std::make_unique<NodeProber>(f.levels, node, factor));
+    }
+    FakeBuilder builder(f.dir / "art");
+    QuietReporter quiet;
+    SessionDriver driver(cache, builder, *lanes[0], quiet, f.config);
+    driver.set_lanes({lanes[1].get(), lanes[2].get()});
+    return driver.run(id);
+}
+
+int runs_of(const std::vector<std::unique_ptr<NodeProber>>& lanes) {
+    int runs = 0;
+    for (const auto& lane : lanes) {
+        runs += lane->runs;
+    }
+    return runs;
+}
+
+}  // namespace
+
+TEST_CASE(
+    "on three nodes with full blocking every node measures every commit of a round, as a "
+    "round of its own",
+    "[driver][nodes]") {
+    Fixture f;
+    Cache cache = Cache::open(f.dir / "db.sqlite");
+    const std::string id = f.start(cache);
+    std::vector<std::unique_ptr<NodeProber>> lanes;
+    const Outcome outcome = run_on_nodes(f, cache, id, NodeBlocking::full, lanes);
+    REQUIRE(outcome.status == SessionStatus::culprit_found);
+    CHECK(outcome.culprits.at(0).position == 15);
+
+    const auto samples = cache.load_samples(id);
+    CHECK(static_cast<int>(samples.size()) == runs_of(lanes));
+    std::map<std::int64_t, std::set<std::string>> nodes_of_round;
+    std::map<std::string, std::map<std::string, int>> per_commit;  // commit -> node -> values
+    for (const auto& s : samples) {
+        nodes_of_round[s.round].insert(s.node);
+        ++per_commit[s.commit][s.node];
+    }
+    for (const auto& [round, nodes] : nodes_of_round) {
+        INFO("round " << round);
+        CHECK(nodes.size() == 1);
+    }
+    // Every commit measured was measured alike on each node.
+    for (const auto& [commit, nodes] : per_commit) {
+        INFO(commit);
+        REQUIRE(nodes.size() == 3);
+        CHECK(nodes.at("n1") == nodes.at("n2"));
+        CHECK(nodes.at("n2") == nodes.at("n3"));
+    }
+}
+
+TEST_CASE(
+    "on three nodes with rotate blocking each entry runs once, on a node that turns with "
+    "the round",
+    "[driver][nodes]") {
+    Fixture f;
+    Cache cache = Cache::open(f.dir / "db.sqlite");
+    const std::string id = f.start(cache);
+    std::vector<std::unique_ptr<NodeProber>> lanes;
+    const Outcome outcome = run_on_nodes(f, cache, id, NodeBlocking::rotate, lanes);
+    REQUIRE(outcome.status == SessionStatus::culprit_found);
+    CHECK(outcome.culprits.at(0).position == 15);
+
+    const auto samples = cache.load_samples(id);
+    CHECK(static_cast<int>(samples.size()) == runs_of(lanes));
+    std::map<std::int64_t, std::map<std::string, int>> round_commits;  // round -> commit -> runs
+    std::map<std::string, std::set<std::string>> nodes_of_commit;
+    for (const auto& s : samples) {
+        ++round_commits[s.round][s.commit];
+        nodes_of_commit[s.commit].insert(s.node);
+    }
+    // The ends (measured in many rounds) visited every node; no round ran a
+    // commit on every node, as full blocking would.
+    CHECK(nodes_of_commit.at(f.range.good().id).size() == 3);
+    CHECK(nodes_of_commit.at(f.range.bad().id).size() == 3);
+    int rounds_with_every_node = 0;
+    for (const auto& [round, commits] : round_commits) {
+        for (const auto& [commit, runs] : commits) {
+            rounds_with_every_node += runs == 3 ? 1 : 0;
+        }
+    }
+    CHECK(rounds_with_every_node == 0);
+    for (const auto& lane : lanes) {
+        CHECK(lane->runs > 0);
+    }
+}
+
+TEST_CASE("a session on three nodes interrupted in a round keeps what the other nodes measured",
+          "[driver][nodes]") {
+    Fixture f;
+    const auto db = f.dir / "db.sqlite";
+    std::string id;
+    int stored_before = 0;
+    {
+        Cache cache = Cache::open(db);
+        id = f.start(cache);
+        f.config.executor.nodes = 3;
+        f.config.executor.blocking = NodeBlocking::full;
+        std::vector<std::unique_ptr<NodeProber>> lanes;
+        for (const char* node : {"n1", "n2", "n3"}) {
+            lanes.push_back(std::make_unique<NodeProber>(f.levels, node, 1.0));
+        }
+        lanes[1]->interrupt_after = 20;
+        FakeBuilder builder(f.dir / "art");
+        QuietReporter quiet;
+        SessionDriver driver(cache, builder, *lanes[0], quiet, f.config);
+        driver.set_lanes({lanes[1].get(), lanes[2].get()});
+        CHECK_THROWS_AS(driver.run(id), Failure);
+        clear_interrupt();
+        stored_before = static_cast<int>(cache.load_samples(id).size());
+        // Every run but the one cut off was stored: those n1 and n3 finished
+        // in the round n2 was interrupted in, too.
+        CHECK(stored_before == runs_of(lanes) - 1);
+        CHECK(lanes[1]->runs == 20);
+    }
+    Cache cache = Cache::open(db);
+    std::vector<std::unique_ptr<NodeProber>> lanes;
+    const Outcome outcome = run_on_nodes(f, cache, id, NodeBlocking::full, lanes);
+    REQUIRE(outcome.status == SessionStatus::culprit_found);
+    CHECK(outcome.culprits.at(0).position == 15);
+    CHECK(static_cast<int>(cache.load_samples(id).size()) == stored_before + runs_of(lanes));
+}
+
+TEST_CASE("lanes do not wait for each other between the rounds of a measurement",
+          "[driver][nodes]") {
+    Fixture f;
+    Cache cache = Cache::open(f.dir / "db.sqlite");
+    const std::string id = f.start(cache);
+    f.config.executor.nodes = 3;
+    f.config.executor.blocking = NodeBlocking::rotate;
+    std::vector<std::unique_ptr<NodeProber>> lanes;
+    for (const char* node : {"n1", "n2", "n3"}) {
+        lanes.push_back(std::make_unique<NodeProber>(f.levels, node, 1.0));
+    }
+    // The reproduce step measures good and bad in rounds; rotated over three
+    // lanes, lane 1 has runs in rounds 1 and 3, lane 0 its first in round 2.
+    // Lane 0's first run waits (10 s at most) for lane 1 to finish two runs:
+    // with a barrier after each round, lane 1 could not start round 3.
+    bool overlapped = false;
+    lanes[0]->before_run = [&](int run) {
+        if (run != 1) {
+            return;
+        }
+        for (int i = 0; i < 1000 && lanes[1]->finished < 2; ++i) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        }
+        overlapped = lanes[1]->finished >= 2;
+    };
+    FakeBuilder builder(f.dir / "art");
+    QuietReporter quiet;
+    SessionDriver driver(cache, builder, *lanes[0], quiet, f.config);
+    driver.set_lanes({lanes[1].get(), lanes[2].get()});
+    const Outcome outcome = driver.run(id);
+    CHECK(overlapped);
+    REQUIRE(outcome.status == SessionStatus::culprit_found);
+    CHECK(outcome.culprits.at(0).position == 15);
 }

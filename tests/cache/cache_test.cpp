@@ -260,6 +260,7 @@ TEST_CASE("samples are read incrementally and counted in one query", "[cache]") 
         s.run = run;
         s.value = run;
         s.ok = run != 3;
+        s.node = run == 4 ? "n2" : "";  // schema 7: the cluster node, "" = here
         batch.push_back(s);
     }
     cache.store_samples(id, batch);
@@ -267,6 +268,12 @@ TEST_CASE("samples are read incrementally and counted in one query", "[cache]") 
     const auto first = cache.load_samples_after(id, 0);
     REQUIRE(first.size() == 4);
     CHECK(first[0].id < first[1].id);
+    CHECK(first[3].node == "n2");
+    CHECK(first[0].node.empty());
+    std::vector<std::string> nodes;
+    cache.visit_samples_after(
+        id, 0, [&](const Cache::SampleView& view) { nodes.emplace_back(view.node); });
+    CHECK(nodes == std::vector<std::string>{"", "", "", "n2"});
     CHECK(cache.load_samples_after(id, first[1].id).size() == 2);
     CHECK(cache.load_samples_after(id, first[3].id).empty());
     const auto totals = cache.sample_totals(id);
@@ -295,8 +302,11 @@ TEST_CASE("reuse copies other sessions' own samples once, with rounds kept apart
         return s;
     };
     const std::string a = cache.create_session(SessionRecord{}, three_commits()).id;
-    cache.store_samples(a, {sample("aaaa", 1, 1, 10, "m1"), sample("cccc", 1, 2, 20, "m1"),
-                            sample("aaaa", 2, 3, 11, "m1"), sample("cccc", 2, 4, 21, "m1")},
+    SampleRecord on_node = sample("cccc", 2, 4, 21, "m1");
+    on_node.node = "n4";
+    cache.store_samples(a,
+                        {sample("aaaa", 1, 1, 10, "m1"), sample("cccc", 1, 2, 20, "m1"),
+                         sample("aaaa", 2, 3, 11, "m1"), on_node},
                         {MetricValueRecord{"aaaa", 3, "maxrss", 512}});
     SampleRecord other_probe = sample("bbbb", 3, 5, 99, "m1");
     other_probe.probe_fingerprint = "changed";
@@ -316,6 +326,7 @@ TEST_CASE("reuse copies other sessions' own samples once, with rounds kept apart
     CHECK(copies[3].run == 4);
     CHECK(copies[2].value == 11);
     CHECK(copies[0].reused_from == a);
+    CHECK(copies[3].node == "n4");
     CHECK(cache.load_metric_values(b).size() == 1);
     CHECK(cache.load_metric_values(b)[0].run == 3);
     CHECK(cache.sample_totals(b).reused_values == 4);

@@ -520,6 +520,7 @@ TEST_CASE("[executor] is local by default and reads every slurm key", "[config]"
     CHECK(minimal->executor.slurm());
     CHECK(minimal->executor.partition == "bench");
     CHECK(minimal->executor.nodes == 1);
+    CHECK(minimal->executor.blocking == NodeBlocking::full);
     CHECK(minimal->executor.exclusive);
     CHECK(minimal->executor.time_limit.count() == 0);
     CHECK(minimal->executor.account.empty());
@@ -531,7 +532,8 @@ TEST_CASE("[executor] is local by default and reads every slurm key", "[config]"
 [executor]
 kind = "slurm"
 partition = "bench"
-nodes = 1
+nodes = 4
+blocking = "rotate"
 exclusive = false
 time_limit = "1h30m"
 account = "perf-team"
@@ -540,6 +542,8 @@ shared_dir = "shared/perfbisect"
 build_partition = "build"
 )");
     REQUIRE(full.has_value());
+    CHECK(full->executor.nodes == 4);
+    CHECK(full->executor.blocking == NodeBlocking::rotate);
     CHECK_FALSE(full->executor.exclusive);
     CHECK(full->executor.time_limit.count() == Approx(5400));
     CHECK(full->executor.account == "perf-team");
@@ -564,8 +568,11 @@ TEST_CASE("[executor] errors are one line naming the key", "[config]") {
           std::string::npos);
     CHECK(error_of(slurm + "partition = \"p\"\nnodes = 0\n").find("executor.nodes") !=
           std::string::npos);
-    CHECK(error_of(slurm + "partition = \"p\"\nnodes = 4\n").find("only 1 is supported") !=
-          std::string::npos);
+    CHECK(error_of(slurm + "partition = \"p\"\nnodes = 1000\n")
+              .find("executor.nodes: must be between 1 and 256") != std::string::npos);
+    CHECK(error_of(slurm + "partition = \"p\"\nblocking = \"some\"\n")
+              .find("executor.blocking: 'some' is not a blocking scheme (use \"rotate\", "
+                    "\"full\" or \"off\")") != std::string::npos);
     CHECK(error_of(slurm + "partition = \"p\"\nexclusive = \"yes\"\n").find("executor.exclusive") !=
           std::string::npos);
     CHECK(error_of(slurm + "partition = \"p\"\ntime_limit = \"soon\"\n")

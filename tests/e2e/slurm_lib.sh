@@ -1,20 +1,23 @@
 #!/usr/bin/env bash
-# A single-node Slurm on localhost for tests of the Slurm executor: munge,
-# slurmctld and slurmd with a minimal config, state in a directory of its own
-# (not /etc/slurm, not the repository). Root only (slurmd must run as root).
+# A two-node Slurm on localhost for tests of the Slurm executor: munge,
+# slurmctld and two slurmd (nodes pb-n1 and pb-n2, each with this machine's
+# CPUs, on ports of their own) with a minimal config, state in a directory of
+# its own (not /etc/slurm, not the repository). Root only (slurmd must run as
+# root).
 #
 # Sourced:  source tests/e2e/slurm_lib.sh; slurm_start; ...; slurm_stop
 # Run:      bash tests/e2e/slurm_lib.sh start|stop|status|env
 #
-# After slurm_start, SLURM_CONF is exported (clients read it) and
-# SLURM_PARTITION names the partition. Both calls are idempotent: starting a
+# After slurm_start, SLURM_CONF is exported (clients read it),
+# SLURM_PARTITION names the partition and SLURM_NODES its nodes. Both calls are idempotent: starting a
 # running cluster checks it and returns, stopping a stopped one does nothing.
 # The facts behind the config (Debian 12, Slurm 22.05) are in issue 10.
 
 SLURM_DIR=${PERFBISECT_SLURM_DIR:-${TMPDIR:-/tmp}/perfbisect-slurm}
 SLURM_PARTITION=${PERFBISECT_SLURM_PARTITION:-debug}
 SLURM_CONF=$SLURM_DIR/slurm.conf
-export SLURM_CONF SLURM_PARTITION
+SLURM_NODES="pb-n1 pb-n2"
+export SLURM_CONF SLURM_PARTITION SLURM_NODES
 
 _slurm_say() { echo "slurm_lib: $*" >&2; }
 
@@ -63,25 +66,26 @@ _slurm_start_munge() {
 }
 
 _slurm_write_conf() {
-  local host cpus
+  local host cpus port1
   host=$(hostname -s)
   cpus=$(nproc --all)
+  port1=${PERFBISECT_SLURMD_PORT:-6818}
   mkdir -p "$SLURM_DIR/state" "$SLURM_DIR/spool" "$SLURM_DIR/log"
   cat > "$SLURM_CONF" <<CONF
-# Written by tests/e2e/slurm_lib.sh: one node, this machine.
+# Written by tests/e2e/slurm_lib.sh: two nodes, both this machine (one
+# slurmd each, started with -N; %n is the node's name).
 ClusterName=perfbisect-test
 SlurmctldHost=$host(127.0.0.1)
 SlurmctldPort=${PERFBISECT_SLURMCTLD_PORT:-6817}
-SlurmdPort=${PERFBISECT_SLURMD_PORT:-6818}
 SlurmUser=root
 SlurmdUser=root
 AuthType=auth/munge
 StateSaveLocation=$SLURM_DIR/state
-SlurmdSpoolDir=$SLURM_DIR/spool
+SlurmdSpoolDir=$SLURM_DIR/spool/%n
 SlurmctldPidFile=$SLURM_DIR/slurmctld.pid
-SlurmdPidFile=$SLURM_DIR/slurmd.pid
+SlurmdPidFile=$SLURM_DIR/slurmd.%n.pid
 SlurmctldLogFile=$SLURM_DIR/log/slurmctld.log
-SlurmdLogFile=$SLURM_DIR/log/slurmd.log
+SlurmdLogFile=$SLURM_DIR/log/slurmd.%n.log
 ProctrackType=proctrack/linuxproc
 TaskPlugin=task/none
 MpiDefault=none
@@ -98,18 +102,26 @@ KillWait=2
 MinJobAge=60
 SlurmdTimeout=60
 InactiveLimit=0
-NodeName=$host NodeAddr=127.0.0.1 CPUs=$cpus State=UNKNOWN
-PartitionName=$SLURM_PARTITION Nodes=$host Default=YES MaxTime=INFINITE State=UP
+NodeName=pb-n1 NodeHostname=$host NodeAddr=127.0.0.1 Port=$port1 CPUs=$cpus State=UNKNOWN
+NodeName=pb-n2 NodeHostname=$host NodeAddr=127.0.0.1 Port=$((port1 + 1)) CPUs=$cpus State=UNKNOWN
+PartitionName=$SLURM_PARTITION Nodes=pb-n1,pb-n2 Default=YES MaxTime=INFINITE State=UP
 CONF
+  local node
+  for node in $SLURM_NODES; do mkdir -p "$SLURM_DIR/spool/$node"; done
 }
 
-# The node's state as sinfo prints it (idle, mixed, alloc, down*, …), or "".
+# The nodes' states as sinfo prints them (idle, mixed, alloc, down*, …), one
+# word per node, or "".
 _slurm_node_state() {
-  sinfo -h -N -o '%t' -p "$SLURM_PARTITION" 2> /dev/null | head -1
+  sinfo -h -N -o '%t' -p "$SLURM_PARTITION" 2> /dev/null | tr '\n' ' ' | sed 's/ $//'
 }
 
 slurm_running() {
-  _slurm_pid_alive "$SLURM_DIR/slurmctld.pid" && _slurm_pid_alive "$SLURM_DIR/slurmd.pid"
+  local node
+  _slurm_pid_alive "$SLURM_DIR/slurmctld.pid" || return 1
+  for node in $SLURM_NODES; do
+    _slurm_pid_alive "$SLURM_DIR/slurmd.$node.pid" || return 1
+  done
 }
 
 # Starts (or checks) the cluster and waits until its node takes jobs (60 s at most).
@@ -122,19 +134,26 @@ slurm_start() {
     _slurm_write_conf
     slurmctld -f "$SLURM_CONF" ||
       { _slurm_say "slurmctld did not start: $(tail -3 "$SLURM_DIR/log/slurmctld.log" 2>/dev/null)"; return 1; }
-    slurmd -f "$SLURM_CONF" ||
-      { _slurm_say "slurmd did not start: $(tail -3 "$SLURM_DIR/log/slurmd.log" 2>/dev/null)"; return 1; }
+    local node
+    for node in $SLURM_NODES; do
+      slurmd -f "$SLURM_CONF" -N "$node" ||
+        { _slurm_say "slurmd $node did not start: $(tail -3 "$SLURM_DIR/log/slurmd.$node.log" 2>/dev/null)"; return 1; }
+    done
   fi
-  local i state=""
+  local i state="" ready word
   for i in $(seq 1 120); do
     state=$(_slurm_node_state)
-    case "$state" in
-      idle|mix|mixed|alloc|allocated|comp|completing) return 0 ;;
-      down|drain|drained|fail|down\*) scontrol update NodeName="$(hostname -s)" State=RESUME > /dev/null 2>&1 || true ;;
-    esac
+    ready=0
+    for word in $state; do
+      case "$word" in
+        idle|mix|mixed|alloc|allocated|comp|completing) ready=$((ready + 1)) ;;
+        down|drain|drained|fail|down\*) scontrol update NodeName=pb-n1,pb-n2 State=RESUME > /dev/null 2>&1 || true ;;
+      esac
+    done
+    [ "$ready" -eq 2 ] && return 0
     sleep 0.5
   done
-  _slurm_say "the node is not idle after 60 s (state '$state'); logs in $SLURM_DIR/log"
+  _slurm_say "the nodes are not idle after 60 s (states '$state'); logs in $SLURM_DIR/log"
   return 1
 }
 
@@ -163,7 +182,7 @@ _slurm_stop_daemons() {
     scancel --full --quiet -p "$SLURM_PARTITION" 2> /dev/null || true
   fi
   local name pid i
-  for name in slurmd slurmctld; do
+  for name in slurmd.pb-n1 slurmd.pb-n2 slurmd slurmctld; do
     _slurm_pid_alive "$SLURM_DIR/$name.pid" || continue
     pid=$(cat "$SLURM_DIR/$name.pid")
     kill -TERM "$pid" 2> /dev/null || true
@@ -182,7 +201,7 @@ _slurm_stop_daemons() {
 
 slurm_status() {
   if slurm_running; then
-    echo "running: SLURM_CONF=$SLURM_CONF partition $SLURM_PARTITION, node $(_slurm_node_state)"
+    echo "running: SLURM_CONF=$SLURM_CONF partition $SLURM_PARTITION, nodes $SLURM_NODES: $(_slurm_node_state)"
   else
     echo "stopped ($SLURM_DIR)"
     return 1
@@ -194,7 +213,7 @@ if [ "${BASH_SOURCE[0]}" = "$0" ]; then
     start) slurm_start && slurm_status ;;
     stop) slurm_stop ;;
     status) slurm_status ;;
-    env) echo "export SLURM_CONF=$SLURM_CONF SLURM_PARTITION=$SLURM_PARTITION" ;;
+    env) echo "export SLURM_CONF=$SLURM_CONF SLURM_PARTITION=$SLURM_PARTITION SLURM_NODES=\"$SLURM_NODES\"" ;;
     *) echo "usage: $0 start|stop|status|env" >&2; exit 2 ;;
   esac
 fi

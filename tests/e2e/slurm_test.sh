@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # End to end through the Slurm executor ([executor] kind = "slurm"), on a
-# single-node Slurm started on localhost (slurm_lib.sh; installs slurm-wlm and
+# two-node Slurm started on localhost (slurm_lib.sh; installs slurm-wlm and
 # munge when missing; needs root):
 #  1. a bisect of a generated repository finds the culprit, its probe runs were
 #     Slurm jobs named after the session (seen in squeue while it ran, and in
@@ -10,7 +10,12 @@
 #     left is cancelled (said on stderr), the culprit is right, no sample is
 #     stored twice, and nothing is left in squeue;
 #  3. a probe job cancelled from outside while it runs is run again as a new
-#     job (said on stderr), and the bisect finds the culprit.
+#     job (said on stderr), and the bisect finds the culprit;
+#  4. on both nodes at once (nodes = 2, blocking = "full"), where pb-n2
+#     measures 8 % slower: two jobs of the session run at the same time, each
+#     round's samples come from one node, every commit is measured on both,
+#     and the culprit is right; killed while both lanes' jobs run and resumed,
+#     both jobs are cancelled and no sample is stored twice.
 # Slurm is stopped at the end unless it was running before.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/slurm_lib.sh"
@@ -50,7 +55,7 @@ watch_squeue() {
   done
 }
 leftovers() {  # jobs of the session still in squeue
-  squeue --noheader --name="perfbisect-$1" --format='%i %T' 2> /dev/null
+  squeue --noheader --name="perfbisect-$1,perfbisect-$1-1" --format='%i %T' 2> /dev/null
 }
 no_leftovers() {  # true once the session has no job in squeue; a cancelled job
   local i         # stays a few seconds COMPLETING (KillWait), so wait up to 10 s
@@ -127,6 +132,7 @@ dups=$(sqlite3 "$db" "SELECT count(*) FROM (SELECT run FROM samples GROUP BY ses
 [ "$dups" = 0 ] || fail "$dups samples stored twice"
 no_leftovers "$session" || fail "jobs left in squeue after resume: $(leftovers "$session")"
 [ "$(sqlite3 "$db" "SELECT count(*) FROM executor_jobs")" = 0 ] || fail "job ids left in the database"
+echo "resume: cancelled $(echo $left), culprit found, $(sqlite3 "$db" "SELECT count(*) FROM samples") samples, squeue empty"
 # 3. A job cancelled from outside (as an administrator or a preemption would)
 # while its probe runs: run again as a new job, and the bisect goes on. Probe
 # runs of 1 s, so that the cancel lands inside one.
@@ -160,8 +166,96 @@ stored=$(sqlite3 "$db" "SELECT count(*) FROM samples WHERE ok = 1")
 [ "$stored" = "$runs" ] || fail "$stored samples stored for $runs probe runs"
 echo "cancelled job $target: $(grep -o 'Slurm job on node [^;]*; running it again[^)]*)' "$WORK/cancelled.err" | head -1); culprit found, $runs probe runs, $stored samples"
 
+# 4. Two nodes at once, node blocking on, a node that measures 8 % slower.
+cat > "$WORK/on_node.sh" <<'SCRIPT'
+#!/bin/sh
+# The benchmark, 8 % slower on pb-n2: nodes of one partition are rarely identical.
+out=$(sh "$1") || exit 1
+if [ "$SLURMD_NODENAME" = pb-n2 ]; then
+  echo "$out" | awk '{ printf "time: %.4f ms\n", $2 * 1.08 }'
+else
+  echo "$out"
+fi
+SCRIPT
+two=$(make_repo "$WORK/two" 24 17 0.2)
+write_config "$WORK/two.toml" "$WORK/two" 6
+sed -i "s|^command = \[\"sh\", \"{artifacts}/bench.sh\"\]|command = [\"sh\", \"$WORK/on_node.sh\", \"{artifacts}/bench.sh\"]|" "$WORK/two.toml"
+grep -q on_node.sh "$WORK/two.toml" || fail "the probe command of two.toml was not replaced"
+sed -n '/^\[executor\]/,$p' "$WORK/perfbisect.toml" >> "$WORK/two.toml"
+printf 'nodes = 2\nblocking = "full"\n' >> "$WORK/two.toml"
+# The session's running jobs, one line per look.
+watch_running() {
+  while true; do
+    echo "$(squeue --noheader --states=RUNNING --format='%j' 2> /dev/null | grep '^perfbisect-' | sort | tr '\n' ' ')" >> "$WORK/running.seen"
+    sleep 0.1
+  done
+}
+rm -rf "$WORK/db"
+: > "$WORK/running.seen"
+watch_running & watcher=$!
+start=$(date +%s)
+set +e
+"$PERFBISECT" run --config "$WORK/two.toml" --good good --bad bad --db "$db" --format json -q \
+  > "$WORK/two.json" 2> "$WORK/two.err"
+code=$?
+set -e
+kill "$watcher"; wait "$watcher" 2> /dev/null || true; watcher=""
+cat "$WORK/two.err" >&2
+[ "$code" -eq 0 ] || fail "the run on two nodes exited $code"
+session=$(json "$WORK/two.json" "d['session']")
+grep -q 'node blocking ("full"): 2 lanes on nodes pb-n1, pb-n2' "$WORK/two.err" ||
+  fail "the lanes were not said: $(head -3 "$WORK/two.err")"
+[ "$(json "$WORK/two.json" "d['culprits'][0]['commit']")" = "$two" ] || fail "wrong culprit on two nodes"
+grep -q "perfbisect-$session perfbisect-$session-1 " "$WORK/running.seen" ||
+  fail "never saw both lanes' jobs running at once: $(sort -u "$WORK/running.seen" | head -5)"
+q() { sqlite3 "$db" "$1"; }
+[ "$(q "SELECT group_concat(node) FROM (SELECT DISTINCT node FROM samples ORDER BY node)")" = "pb-n1,pb-n2" ] ||
+  fail "samples' nodes: $(q "SELECT DISTINCT node FROM samples")"
+mixed=$(q "SELECT count(*) FROM (SELECT round FROM samples GROUP BY round HAVING count(DISTINCT node) > 1)")
+[ "$mixed" = 0 ] || fail "$mixed rounds hold samples of both nodes"
+lopsided=$(q "SELECT count(*) FROM (SELECT commit_id FROM samples GROUP BY commit_id HAVING sum(node = 'pb-n1') <> sum(node = 'pb-n2'))")
+[ "$lopsided" = 0 ] || fail "$lopsided commits measured more on one node than on the other"
+runs=$(json "$WORK/two.json" "d['cost']['probe_runs']")
+slow=$(q "SELECT round(avg(CASE WHEN node = 'pb-n2' THEN value END) / avg(CASE WHEN node = 'pb-n1' THEN value END), 3) FROM samples")
+no_leftovers "$session" || fail "jobs left in squeue: $(leftovers "$session")"
+echo "two nodes: culprit found in $(( $(date +%s) - start )) s, $runs probe runs on pb-n1 and pb-n2 ($(q "SELECT count(DISTINCT round) FROM samples") rounds, pb-n2/pb-n1 = $slow)"
+
+# Killed while both lanes run, then resumed.
+rm -rf "$WORK/db"
+"$PERFBISECT" run --config "$WORK/two.toml" --good good --bad bad --db "$db" -q \
+  > /dev/null 2> "$WORK/killed2.err" &
+pid=$!
+session=""
+for i in $(seq 1 600); do
+  if [ "$(q "SELECT count(*) FROM samples" 2> /dev/null || echo 0)" -ge 10 ] &&
+     [ "$(q "SELECT count(*) FROM executor_jobs" 2> /dev/null || echo 0)" -ge 2 ]; then
+    session=$(q "SELECT id FROM sessions")
+    break
+  fi
+  sleep 0.05
+done
+[ -n "$session" ] || fail "no two probe jobs recorded at once within 30 s: $(cat "$WORK/killed2.err")"
+kill -9 "$pid"
+wait "$pid" 2> /dev/null || true
+left=$(q "SELECT job_id FROM executor_jobs")
+before=$(q "SELECT count(*) FROM samples")
+set +e
+"$PERFBISECT" resume "$session" --db "$db" --format json -q > "$WORK/resumed2.json" 2> "$WORK/resume2.err"
+code=$?
+set -e
+cat "$WORK/resume2.err" >&2
+[ "$code" -eq 0 ] || fail "resume on two nodes exited $code"
+for job in $left; do
+  grep -q "cancelled .*$job" "$WORK/resume2.err" || fail "job $job not cancelled: $(cat "$WORK/resume2.err")"
+done
+[ "$(json "$WORK/resumed2.json" "d['culprits'][0]['commit']")" = "$two" ] || fail "wrong culprit after resume on two nodes"
+dups=$(q "SELECT count(*) FROM (SELECT run FROM samples GROUP BY session_id, run HAVING count(*) > 1)")
+[ "$dups" = 0 ] || fail "$dups samples stored twice"
+no_leftovers "$session" || fail "jobs left in squeue after resume: $(leftovers "$session")"
+[ "$(q "SELECT count(*) FROM executor_jobs")" = 0 ] || fail "job ids left in the database"
+echo "two nodes killed: job(s) $(echo $left) recorded, $before samples stored; resume cancelled them, culprit found, $(q "SELECT count(*) FROM samples") samples, none twice"
+
 # Nothing of perfbisect's in the cluster's queue at the end (either session).
 others=$(squeue --noheader --format='%i %j %T' | grep ' perfbisect-' || true)
 [ -z "$others" ] || fail "perfbisect jobs left in squeue: $others"
-echo "resume: cancelled $(echo $left), culprit found, $(sqlite3 "$db" "SELECT count(*) FROM samples") samples, squeue empty"
 echo "PASS"

@@ -137,7 +137,8 @@ TEST_CASE("a process runs as a Slurm job: salloc, srun into it, scancel", "[exec
     ScriptedRunner inner;
     std::vector<std::string> events;
     std::vector<std::vector<std::string>> controls;
-    SlurmJobOptions options{"perfbisect-abc", "bench", true, 90, "perf", {"--qos=high"}, "probe"};
+    SlurmJobOptions options{"perfbisect-abc", "bench",        true,    90,
+                            "perf",           {"--qos=high"}, "probe", ""};
     JobLedger ledger{[&](const std::string& id, const std::string& kind) {
                          events.push_back("started " + id + " " + kind);
                      },
@@ -145,7 +146,7 @@ TEST_CASE("a process runs as a Slurm job: salloc, srun into it, scancel", "[exec
     SlurmProcessRunner runner(inner, options, ledger, dir.path(),
                               [&](const std::vector<std::string>& argv) {
                                   controls.push_back(argv);
-                                  return ControlResult{true, 0, ""};
+                                  return ControlResult{true, 0, argv[0] == "squeue" ? "n7\n" : ""};
                               });
     ProcessSpec spec;
     spec.argv = {"./bench", "--quick"};
@@ -180,13 +181,17 @@ TEST_CASE("a process runs as a Slurm job: salloc, srun into it, scancel", "[exec
     CHECK(srun.stdout_path == spec.stdout_path);
     // Recorded before it ran, forgotten after scancel.
     CHECK(events == std::vector<std::string>{"started 42 probe", "ended 42"});
-    REQUIRE(controls.size() == 1);
-    CHECK(controls[0] == std::vector<std::string>{"scancel", "42"});
+    // The node it ran on, for node blocking, asked before the step runs.
+    CHECK(result.node == "n7");
+    REQUIRE(controls.size() == 2);
+    CHECK(controls[0] ==
+          std::vector<std::string>{"squeue", "--noheader", "--jobs=42", "--format=%N"});
+    CHECK(controls[1] == std::vector<std::string>{"scancel", "42"});
 
     SECTION("not exclusive, no time limit, no account") {
         SlurmProcessRunner plain(
-            inner, SlurmJobOptions{"perfbisect-abc", "bench", false, 0, "", {}, "probe"}, ledger,
-            dir.path(), [&](const std::vector<std::string>&) {
+            inner, SlurmJobOptions{"perfbisect-abc", "bench", false, 0, "", {}, "probe", ""},
+            ledger, dir.path(), [&](const std::vector<std::string>&) {
                 return ControlResult{true, 0, ""};
             });
         inner.specs.clear();
@@ -207,7 +212,7 @@ TEST_CASE("a failed allocation is a run that did not start, saying why", "[execu
     std::vector<std::vector<std::string>> controls;
     int recorded = 0;
     SlurmProcessRunner runner(
-        inner, SlurmJobOptions{"perfbisect-abc", "nope", true, 0, "", {}, "probe"},
+        inner, SlurmJobOptions{"perfbisect-abc", "nope", true, 0, "", {}, "probe", ""},
         JobLedger{[&](const std::string&, const std::string&) { ++recorded; }, {}}, dir.path(),
         [&](const std::vector<std::string>& argv) {
             controls.push_back(argv);
@@ -270,14 +275,14 @@ TEST_CASE("the Slurm executor records job ids and cancels what a dead run left",
     };
     ProcessSpec spec;
     spec.argv = {"./bench"};
-    CHECK(executor.probe_runner().run(spec).succeeded());
+    CHECK(executor.probe_runner(0).run(spec).succeeded());
     CHECK(cache.jobs_of("s1").empty());
     CHECK(&executor.build_runner() == &inner);  // no build_partition: builds run here
     CHECK(executor.scratch_dir() == dir / "work" / "scratch");
     {
         Watching watching(inner, cache, recorded_during_run);
         SlurmProcessRunner runner(
-            watching, SlurmJobOptions{"perfbisect-s1", "bench", true, 0, "", {}, "probe"},
+            watching, SlurmJobOptions{"perfbisect-s1", "bench", true, 0, "", {}, "probe", ""},
             JobLedger{[&](const std::string& id, const std::string& kind) {
                           cache.record_job("s1", id, kind);
                       },
@@ -308,6 +313,128 @@ TEST_CASE("the Slurm executor records job ids and cancels what a dead run left",
     CHECK(controls.back() == std::vector<std::string>{"scancel", "7", "8"});
     CHECK(cache.jobs_of("s1").empty());
     CHECK(cache.jobs_of("other") == std::vector<std::string>{"9"});
+}
+
+TEST_CASE("with nodes = 3 and node blocking each lane is pinned to a node that takes jobs",
+          "[executor]") {
+    TempDir dir;
+    Cache cache = Cache::open(dir / "p.db");
+    ExecutorConfig config;
+    config.kind = ExecutorKind::slurm;
+    config.partition = "bench";
+    config.nodes = 3;
+    config.blocking = NodeBlocking::rotate;
+    ScriptedRunner inner;
+    std::string nodes_say = "n1 idle\nn2 down*\nn3 mix\nn4 idle\nn5 drain\n";
+    std::vector<std::vector<std::string>> controls;
+    SlurmExecutor executor(
+        config, cache, "s1", inner, dir / "work", [&](const std::vector<std::string>& argv) {
+            controls.push_back(argv);
+            if (argv[0] == "sinfo") {
+                return ControlResult{true, 0, has(argv, "--Node") ? nodes_say : "up\n"};
+            }
+            return ControlResult{true, 0, ""};
+        });
+    REQUIRE(executor.lanes() == 3);
+    auto said = executor.prepare();
+    REQUIRE(said.has_value());
+    CHECK(*said == "node blocking (\"rotate\"): 3 lanes on nodes n1, n3, n4");
+    // The leftovers of every lane are looked for by name.
+    CHECK(has(controls.back(), "--name=perfbisect-s1,perfbisect-s1-1,perfbisect-s1-2"));
+
+    ProcessSpec spec;
+    spec.argv = {"./bench"};
+    for (std::size_t lane = 0; lane < 3; ++lane) {
+        inner.specs.clear();
+        CHECK(executor.probe_runner(lane).run(spec).succeeded());
+        const auto& salloc = inner.specs.at(0).argv;
+        CHECK(has(salloc, "--nodelist=" + std::vector<std::string>{"n1", "n3", "n4"}[lane]));
+        CHECK(has(salloc, "--job-name=" + slurm_job_name("s1", lane)));
+    }
+
+    SECTION("too few nodes: a usage error that says how many there are") {
+        nodes_say = "n1 idle\nn2 down*\n";
+        SlurmExecutor few(
+            config, cache, "s2", inner, dir / "work", [&](const std::vector<std::string>& argv) {
+                if (argv[0] == "sinfo") {
+                    return ControlResult{true, 0, has(argv, "--Node") ? nodes_say : "up\n"};
+                }
+                return ControlResult{true, 0, ""};
+            });
+        said = few.prepare();
+        REQUIRE_FALSE(said.has_value());
+        CHECK(said.error().kind == ErrorKind::usage);
+        CHECK(said.error().message ==
+              "[executor] blocking = \"rotate\" pins each of the 3 nodes = lanes to a node of "
+              "its own, but partition bench has 1 node(s) that take jobs (n1); set nodes = 1, "
+              "or blocking = \"off\"");
+    }
+    SECTION("without blocking the lanes go wherever Slurm has room") {
+        config.blocking = NodeBlocking::off;
+        SlurmExecutor free(config, cache, "s3", inner, dir / "work",
+                           [&](const std::vector<std::string>& argv) {
+                               if (argv[0] == "sinfo") {
+                                   return ControlResult{true, 0, "up\n"};
+                               }
+                               return ControlResult{true, 0, ""};
+                           });
+        said = free.prepare();
+        REQUIRE(said.has_value());
+        CHECK(said->empty());
+        inner.specs.clear();
+        free.probe_runner(2).run(spec);
+        const auto& salloc = inner.specs.at(0).argv;
+        CHECK(std::none_of(salloc.begin(), salloc.end(),
+                           [](const std::string& a) { return a.starts_with("--nodelist"); }));
+    }
+}
+
+TEST_CASE("a lane pinned to a node retries there, and runs elsewhere once the node is dropped",
+          "[executor]") {
+    TempDir dir;
+    ScriptedRunner inner;
+    inner.srun_result.exit_code = 1;
+    auto faults = std::make_shared<NodeFaults>();
+    SlurmJobOptions options = job_options();
+    options.node = "n1";
+    SlurmProcessRunner lane(
+        inner, options, JobLedger{}, dir.path(),
+        [](const std::vector<std::string>&) {
+            return ControlResult{true, 0, ""};
+        },
+        faults);
+    ProcessSpec spec;
+    spec.argv = {"./bench"};
+    spec.stderr_path = dir / "err";
+    write_file(spec.stderr_path,
+               "slurmstepd-n1: error: *** STEP 42.0 ON n1 CANCELLED AT 2026-11-29T10:00:00 DUE TO "
+               "PREEMPTION ***\n");
+    lane.run(spec);  // three attempts, all on n1: then n1 is dropped
+    std::vector<std::string> placed;
+    for (const auto& s : inner.specs) {
+        if (s.argv.front() == "salloc") {
+            for (const auto& a : s.argv) {
+                if (a.starts_with("--nodelist=") || a.starts_with("--exclude=")) {
+                    placed.push_back(a);
+                }
+            }
+        }
+    }
+    CHECK(placed == std::vector<std::string>{"--nodelist=n1", "--nodelist=n1", "--nodelist=n1"});
+    CHECK(faults->dropped() == std::vector<std::string>{"n1"});
+    // Another lane of the session sees the drop too.
+    SlurmProcessRunner other(
+        inner, job_options(), JobLedger{}, dir.path(),
+        [](const std::vector<std::string>&) {
+            return ControlResult{true, 0, ""};
+        },
+        faults);
+    CHECK(other.dropped_nodes() == std::vector<std::string>{"n1"});
+    write_file(spec.stderr_path, "");
+    inner.specs.clear();
+    inner.srun_result.exit_code = 0;
+    CHECK(lane.run(spec).succeeded());
+    CHECK(has(inner.specs.at(0).argv, "--exclude=n1"));
 }
 
 TEST_CASE("the Slurm executor refuses a partition the cluster does not have", "[executor]") {

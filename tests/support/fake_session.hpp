@@ -44,7 +44,7 @@ public:
         std::mt19937_64 rng(std::hash<std::string>{}(id) ^
                             static_cast<std::uint64_t>(m_taken[id]++));
         std::lognormal_distribution<double> noise(0.0, 0.02);
-        return ProbeRun{true, false, {m_levels.at(id) * noise(rng)}, "", 0.01, "", {}};
+        return ProbeRun{true, false, {m_levels.at(id) * noise(rng)}, "", 0.01, "", {}, ""};
     }
 
 private:
