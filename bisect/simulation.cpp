@@ -15,13 +15,14 @@ SimulatedHistory step_history(std::size_t n, std::size_t culprit, double slowdow
 SimulationResult simulate_search(const PlannerSettings& settings, const SimulatedHistory& history,
                                  std::uint64_t seed, int max_steps,
                                  const std::function<void(const Plan&)>& observe) {
-    return simulate_search(settings, settings.node_blocking ? NodeBlocking::full : NodeBlocking::off,
-                           history, seed, max_steps, observe);
+    return simulate_search(settings,
+                           settings.node_blocking ? NodeBlocking::full : NodeBlocking::off, history,
+                           seed, max_steps, observe);
 }
 
 SimulationResult simulate_search(const PlannerSettings& settings, NodeBlocking schedule,
-                                 const SimulatedHistory& history, std::uint64_t seed,
-                                 int max_steps, const std::function<void(const Plan&)>& observe) {
+                                 const SimulatedHistory& history, std::uint64_t seed, int max_steps,
+                                 const std::function<void(const Plan&)>& observe) {
     PlannerSettings planner = settings;
     planner.node_blocking = schedule != NodeBlocking::off;
     std::mt19937_64 rng(seed);

@@ -168,8 +168,8 @@ TEST_CASE("on W > 1 nodes a level's ends are measured until their difference is 
     REQUIRE(std::holds_alternative<MeasureAction>(four.next));
     const auto& m = std::get<MeasureAction>(four.next);
     REQUIRE_FALSE(m.positions.empty());
-    CHECK(std::all_of(m.positions.begin(), m.positions.end(),
-                      [](std::size_t p) { return p == 1; }));
+    CHECK(
+        std::all_of(m.positions.begin(), m.positions.end(), [](std::size_t p) { return p == 1; }));
 }
 
 TEST_CASE("k-section measures only commits whose side is still in doubt", "[planner][parallel]") {
@@ -316,7 +316,8 @@ TEST_CASE("rotate keeps a real culprit beside slower and faster nodes", "[planne
     double effects = 0;
     for (std::uint64_t seed : {1u, 2u, 3u, 7u}) {
         CAPTURE(seed);
-        const SimulationResult r = simulate_search(settings(4), NodeBlocking::rotate, history, seed);
+        const SimulationResult r =
+            simulate_search(settings(4), NodeBlocking::rotate, history, seed);
         REQUIRE(r.finished);
         REQUIRE(r.outcome.status == SessionStatus::culprit_found);
         REQUIRE(r.outcome.culprits.size() == 1);
@@ -343,8 +344,8 @@ TEST_CASE("simulate_search: settings.node_blocking alone stands for off and full
         CAPTURE(blocking);
         s.node_blocking = blocking;
         const SimulationResult implied = simulate_search(s, history, 9);
-        const SimulationResult named = simulate_search(
-            s, blocking ? NodeBlocking::full : NodeBlocking::off, history, 9);
+        const SimulationResult named =
+            simulate_search(s, blocking ? NodeBlocking::full : NodeBlocking::off, history, 9);
         CHECK(implied.probe_runs == named.probe_runs);
         CHECK(implied.rounds == named.rounds);
         CHECK(implied.outcome.summary == named.outcome.summary);
