@@ -73,6 +73,43 @@ private:
     Reporter& m_reporter;
 };
 
+// Each lane's runs of a whole measure action (node_schedule.hpp), rounds
+// numbered on from `round` (advanced past the action's): with full blocking
+// a lane runs every entry of a round, in an order of its own, as a round of
+// its own (round + k); else entry j of round r goes to lane (j + r) mod W.
+// Unpinned (blocking off), that rotation only spreads the work: Slurm picks
+// the nodes. Each round's order is shuffled reproducibly: it depends only
+// on the session and the round.
+std::vector<std::vector<LaneRun>> lane_queues(const MeasureAction& action,
+                                              const std::string& session, std::int64_t& round,
+                                              std::size_t lanes, NodeBlocking blocking) {
+    std::vector<std::vector<LaneRun>> queues(lanes);
+    std::vector<std::size_t> order(action.positions.size());  // entries, in the round's order
+    std::iota(order.begin(), order.end(), std::size_t{0});
+    for (int r = 0; r < action.rounds; ++r) {
+        ++round;
+        std::mt19937_64 rng(std::hash<std::string>{}(session) ^ static_cast<std::uint64_t>(round));
+        std::shuffle(order.begin(), order.end(), rng);
+        if (lanes > 1 && blocking == NodeBlocking::full) {
+            for (std::size_t k = 0; k < lanes; ++k) {
+                std::vector<std::size_t> own = order;
+                std::mt19937_64 lane_rng(rng() ^ k);
+                std::shuffle(own.begin(), own.end(), lane_rng);
+                for (std::size_t j : own) {
+                    queues[k].push_back(LaneRun{j, round + static_cast<std::int64_t>(k)});
+                }
+            }
+            round += static_cast<std::int64_t>(lanes) - 1;
+            continue;
+        }
+        for (std::size_t j : order) {
+            queues[node_of_entry(NodeBlocking::rotate, j, lanes, round)].push_back(
+                LaneRun{j, round});
+        }
+    }
+    return queues;
+}
+
 }  // namespace
 
 Progress progress_of(const Observations& observations, const Plan& plan, double elapsed_seconds) {
@@ -492,43 +529,9 @@ bool SessionDriver::measure(const std::string& session, const CommitRange& range
     show_status();
 
     const std::size_t lanes = 1 + m_lanes.size();
-    const NodeBlocking blocking = m_config.executor.blocking;
-    // Entry indices of action.positions, in the order of the round.
-    std::vector<std::size_t> order(action.positions.size());
-    std::iota(order.begin(), order.end(), std::size_t{0});
-    // Each lane's runs of the whole action (node_schedule.hpp). With full
-    // blocking a lane runs every entry of a round, in an order of its own,
-    // as a round of its own (round + k); else entry j of round r goes to
-    // lane (j + r) mod W. Unpinned (blocking off), the rotation only spreads
-    // the work: Slurm picks the nodes.
-    struct Run {
-        std::size_t entry = 0;
-        std::int64_t round = 0;
-    };
-    std::vector<std::vector<Run>> queue(lanes);
-    for (int r = 0; r < action.rounds; ++r) {
-        ++round;
-        // Shuffled, but reproducibly: the order depends only on the session and round.
-        std::mt19937_64 rng(std::hash<std::string>{}(session) ^ static_cast<std::uint64_t>(round));
-        std::shuffle(order.begin(), order.end(), rng);
-        if (lanes > 1 && blocking == NodeBlocking::full) {
-            for (std::size_t k = 0; k < lanes; ++k) {
-                std::vector<std::size_t> own = order;
-                std::mt19937_64 lane_rng(rng() ^ k);
-                std::shuffle(own.begin(), own.end(), lane_rng);
-                for (std::size_t j : own) {
-                    queue[k].push_back(Run{j, round + static_cast<std::int64_t>(k)});
-                }
-            }
-            round += static_cast<std::int64_t>(lanes) - 1;
-            continue;
-        }
-        for (std::size_t j : order) {
-            queue[node_of_entry(NodeBlocking::rotate, j, lanes, round)].push_back(Run{j, round});
-        }
-    }
+    const auto queues = lane_queues(action, session, round, lanes, m_config.executor.blocking);
     if (lanes == 1) {
-        for (const Run& next : queue[0]) {
+        for (const LaneRun& next : queues[0]) {
             const std::size_t p = action.positions[next.entry];
             const ProbeRun result = m_prober.run(targets[p]);
             if (!store_run(session, range.commits[p], result, next.round, ++run) ||
@@ -538,7 +541,14 @@ bool SessionDriver::measure(const std::string& session, const CommitRange& range
         }
         return true;
     }
+    run_lanes(session, range, action, targets, queues, run);
+    return true;
+}
 
+void SessionDriver::run_lanes(const std::string& session, const CommitRange& range,
+                              const MeasureAction& action,
+                              const std::map<std::size_t, ProbeTarget>& targets,
+                              const std::vector<std::vector<LaneRun>>& queues, std::int64_t run) {
     // The lanes run at once, each going on to its next run without waiting
     // for the others (W lanes take about T/W runs' time for T runs); this
     // thread stores each run as it ends, so a kill loses only the runs in
@@ -554,8 +564,8 @@ bool SessionDriver::measure(const std::string& session, const CommitRange& range
     std::size_t running = 0;
     std::exception_ptr error;
     std::vector<std::jthread> threads;
-    for (std::size_t k = 0; k < lanes; ++k) {
-        if (queue[k].empty()) {
+    for (std::size_t k = 0; k < queues.size(); ++k) {
+        if (queues[k].empty()) {
             continue;
         }
         ++running;
@@ -564,7 +574,7 @@ bool SessionDriver::measure(const std::string& session, const CommitRange& range
         // failed to store a run), so that no lane starts another run.
         threads.emplace_back([&, k, prober](const std::stop_token& quit) {
             try {
-                for (const Run& next : queue[k]) {
+                for (const LaneRun& next : queues[k]) {
                     if (quit.stop_requested()) {
                         break;
                     }
@@ -616,7 +626,6 @@ bool SessionDriver::measure(const std::string& session, const CommitRange& range
     if (stopped || interrupt_requested()) {
         throw_stopped(m_cache, session);
     }
-    return true;
 }
 
 bool SessionDriver::store_run(const std::string& session, const CommitInfo& commit,

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -99,6 +100,13 @@ PlannerSettings planner_settings(const Config& config);
 // wall time so far).
 Progress progress_of(const Observations& observations, const Plan& plan, double elapsed_seconds);
 
+// One run of a lane: entry `entry` of a measure action's positions, stored
+// with round `round`.
+struct LaneRun {
+    std::size_t entry = 0;
+    std::int64_t round = 0;
+};
+
 class SessionDriver {
 public:
     SessionDriver(Cache& cache, Builder& builder, Prober& prober, Reporter& reporter,
@@ -139,6 +147,12 @@ private:
     // another session): nothing was measured, build it again.
     bool measure(const std::string& session, const CommitRange& range,
                  const MeasureAction& action, std::int64_t round, std::int64_t run);
+    // Runs lane k's queue on lane k's prober, all lanes at once, each from a
+    // thread of its own, and stores each run as it ends (runs numbered on
+    // from `run`); throws like measure() when interrupted.
+    void run_lanes(const std::string& session, const CommitRange& range,
+                   const MeasureAction& action, const std::map<std::size_t, ProbeTarget>& targets,
+                   const std::vector<std::vector<LaneRun>>& queues, std::int64_t run);
     // One run's samples (and other metrics) into the cache; false when the
     // run was interrupted (nothing stored).
     bool store_run(const std::string& session, const CommitInfo& commit, const ProbeRun& result,

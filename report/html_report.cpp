@@ -239,9 +239,10 @@ td.num{text-align:right;font-variant-numeric:tabular-nums}code{font-size:95%}
             to_string(t.verdict), escape(t.note));
     }
     html += "</table>\n";
-    html += fmt::format("<p>Cost: {} builds ({}), {} probe runs, {} samples, {} in all.</p>\n",
+    html += fmt::format("<p>Cost: {} builds ({}), {} probe runs, {} samples, {} in all.{}</p>\n",
                         r.cost.builds, format_seconds(r.cost.build_seconds), r.cost.probe_runs,
-                        r.cost.samples, format_seconds(r.cost.wall_seconds));
+                        r.cost.samples, format_seconds(r.cost.wall_seconds),
+                        r.nodes.empty() ? "" : "<br>" + escape(nodes_text(r)));
     html += fmt::format("<p>Re-run: <code>{}</code>{}</p>\n", escape(r.rerun_command),
                         r.narrow_command.empty()
                             ? ""

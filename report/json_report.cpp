@@ -144,6 +144,13 @@ std::string render_json(const SessionReport& r) {
             {"values", t.values},
         });
     }
+    json nodes = json::array();
+    for (const auto& n : r.nodes) {
+        nodes.push_back({{"node", n.node},
+                         {"probe_runs", n.probe_runs},
+                         {"samples", n.samples},
+                         {"offset", number_or_null(n.offset)}});
+    }
     json report = {
         {"schema_version", 1},
         {"session", r.session.id},
@@ -162,6 +169,7 @@ std::string render_json(const SessionReport& r) {
         {"candidates", candidates},
         {"tested", tested},
         {"cost", cost_json(r.cost)},
+        {"nodes", nodes},
         {"created", format_utc(r.session.created)},
         {"updated", format_utc(r.session.updated)},
         {"commands", {{"rerun", r.rerun_command}, {"narrow", r.narrow_command}}},

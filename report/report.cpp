@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <map>
+#include <set>
 
 #include <fmt/format.h>
 
@@ -14,6 +15,74 @@
 #include "util/text.hpp"
 
 namespace perfbisect {
+
+std::string nodes_text(const SessionReport& report) {
+    if (report.nodes.empty()) {
+        return {};
+    }
+    std::string text =
+        fmt::format("Measured on {} nodes (offsets against their mean):", report.nodes.size());
+    for (std::size_t i = 0; i < report.nodes.size(); ++i) {
+        const NodeReport& node = report.nodes[i];
+        text += fmt::format("{} {} {} probe run{} {}", i == 0 ? "" : ",", node.node,
+                            node.probe_runs, node.probe_runs == 1 ? "" : "s",
+                            node.offset ? percent_text(*node.offset) : "(offset unknown)");
+    }
+    return text;
+}
+
+namespace {
+
+// The nodes of a session's samples, with each node's offset (NodeReport).
+std::vector<NodeReport> node_reports(const std::vector<SampleRecord>& samples) {
+    std::map<std::string, NodeReport> nodes;
+    std::map<std::string, std::set<std::int64_t>> runs;
+    // commit -> node -> (sum, count) of its values there
+    std::map<std::string, std::map<std::string, std::pair<double, int>>> sums;
+    for (const auto& s : samples) {
+        if (s.node.empty()) {
+            continue;
+        }
+        auto& node = nodes[s.node];
+        node.node = s.node;
+        runs[s.node].insert(s.run);
+        if (s.ok) {
+            ++node.samples;
+            auto& sum = sums[s.commit][s.node];
+            sum.first += s.value;
+            ++sum.second;
+        }
+    }
+    std::map<std::string, std::pair<double, double>> offsets;  // node -> (weighted sum, weight)
+    for (const auto& [commit, on] : sums) {
+        if (on.size() < 2) {
+            continue;
+        }
+        double centre = 0;
+        for (const auto& [node, sum] : on) {
+            centre += sum.first / sum.second;
+        }
+        centre /= static_cast<double>(on.size());
+        if (centre == 0) {
+            continue;
+        }
+        for (const auto& [node, sum] : on) {
+            offsets[node].first += (sum.first / sum.second / centre - 1) * sum.second;
+            offsets[node].second += sum.second;
+        }
+    }
+    std::vector<NodeReport> out;
+    for (auto& [name, node] : nodes) {
+        node.probe_runs = static_cast<int>(runs[name].size());
+        if (const auto it = offsets.find(name); it != offsets.end()) {
+            node.offset = it->second.first / it->second.second;
+        }
+        out.push_back(node);
+    }
+    return out;
+}
+
+}  // namespace
 
 SessionReport build_report(Cache& cache, const std::string& session_id) {
     const SessionRecord session = cache.session(session_id);
@@ -130,6 +199,9 @@ SessionReport build_report(Cache& cache, const std::string& session_id) {
     report.cost.samples = static_cast<int>(totals.values);
     report.cost.samples_reused = static_cast<int>(totals.reused_values);
     report.cost.wall_seconds = session.wall_seconds;
+    if (config.executor.nodes > 1) {
+        report.nodes = node_reports(cache.load_samples(session_id));
+    }
     report.events = cache.load_events(session_id);
     for (const auto& event : report.events) {
         if (event.kind != "profile") {
@@ -412,6 +484,9 @@ std::string render_text(const SessionReport& r, bool verbose) {
         out += fmt::format("  {} of the samples ({} probe runs) reused from earlier sessions\n",
                            r.cost.samples_reused, r.cost.probe_runs_reused);
     }
+    if (!r.nodes.empty()) {
+        out += "  " + nodes_text(r) + "\n";
+    }
     out += fmt::format("\nRe-run: {}\n", r.rerun_command);
     if (!r.narrow_command.empty()) {
         out += fmt::format("Narrow: {}\n", r.narrow_command);
@@ -506,9 +581,9 @@ std::string render_markdown(const SessionReport& r) {
                            md_cell(t.note.empty() ? t.commit.subject
                                                   : t.commit.subject + " (" + t.note + ")"));
     }
-    out += fmt::format("\nCost: {} builds, {} probe runs, {} samples, {}.\n\n",
-                       r.cost.builds, r.cost.probe_runs, r.cost.samples,
-                       format_seconds(r.cost.wall_seconds));
+    out += fmt::format("\nCost: {} builds, {} probe runs, {} samples, {}.{}\n\n", r.cost.builds,
+                       r.cost.probe_runs, r.cost.samples, format_seconds(r.cost.wall_seconds),
+                       r.nodes.empty() ? "" : " " + nodes_text(r) + ".");
     out += fmt::format("Re-run: `{}`\n", r.rerun_command);
     if (!r.narrow_command.empty()) {
         out += fmt::format("\nNarrow: `{}`\n", r.narrow_command);

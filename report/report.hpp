@@ -51,6 +51,19 @@ struct Cost {
     double wall_seconds = 0;     // time spent running the session
 };
 
+// A cluster node that measured the session's samples ([executor] nodes).
+struct NodeReport {
+    std::string node;
+    int probe_runs = 0;
+    int samples = 0;  // successful values
+    // How much higher its values are than the nodes' mean, relative: over
+    // the commits measured on several nodes, the commit's mean on this node
+    // divided by the mean of its nodes' means, minus 1, weighted by this
+    // node's values of the commit. Empty when no commit it measured was
+    // measured on another node too.
+    std::optional<double> offset;
+};
+
 struct SessionReport {
     SessionRecord session;
     std::string status;          // running, culprit_found, not_reproduced, ambiguous, …
@@ -66,6 +79,7 @@ struct SessionReport {
     std::vector<CommitInfo> candidates;
     std::vector<TestedCommit> tested;  // every commit with a build or samples, in range order
     Cost cost;
+    std::vector<NodeReport> nodes;  // by name; empty when every sample was measured here
     std::vector<EventRecord> events;
     std::string database;        // path of the cache, for the re-run command
     std::string config_path;     // the config the session started with
@@ -85,6 +99,9 @@ std::string render_html(const SessionReport& report);
 // Shared by the renderers.
 // "+12.4%" for 0.124.
 std::string percent_text(double fraction);
+// "Measured on 2 nodes (offsets against their mean): n1 20 probe runs -3.6%,
+// n2 …", or "" when the samples were measured on one machine.
+std::string nodes_text(const SessionReport& report);
 // "p = 3e-9", "p = 0.012", "p < 1e-300".
 std::string p_value_text(double p);
 // The same for a table's cell: "3e-9", "0.012", "< 1e-300".

@@ -536,6 +536,24 @@ int runs_of(const std::vector<std::unique_ptr<NodeProber>>& lanes) {
     return runs;
 }
 
+// A new session of f on three nodes with the given blocking, run to its
+// end: its samples, once it is checked that it found the culprit and stored
+// every run of every lane.
+std::vector<SampleRecord> samples_on_nodes(Fixture& f, NodeBlocking blocking) {
+    Cache cache = Cache::open(f.dir / "db.sqlite");
+    const std::string id = f.start(cache);
+    std::vector<std::unique_ptr<NodeProber>> lanes;
+    const Outcome outcome = run_on_nodes(f, cache, id, blocking, lanes);
+    REQUIRE(outcome.status == SessionStatus::culprit_found);
+    CHECK(outcome.culprits.at(0).position == 15);
+    auto samples = cache.load_samples(id);
+    CHECK(static_cast<int>(samples.size()) == runs_of(lanes));
+    for (const auto& lane : lanes) {
+        CHECK(lane->runs > 0);
+    }
+    return samples;
+}
+
 }  // namespace
 
 TEST_CASE(
@@ -543,15 +561,7 @@ TEST_CASE(
     "round of its own",
     "[driver][nodes]") {
     Fixture f;
-    Cache cache = Cache::open(f.dir / "db.sqlite");
-    const std::string id = f.start(cache);
-    std::vector<std::unique_ptr<NodeProber>> lanes;
-    const Outcome outcome = run_on_nodes(f, cache, id, NodeBlocking::full, lanes);
-    REQUIRE(outcome.status == SessionStatus::culprit_found);
-    CHECK(outcome.culprits.at(0).position == 15);
-
-    const auto samples = cache.load_samples(id);
-    CHECK(static_cast<int>(samples.size()) == runs_of(lanes));
+    const auto samples = samples_on_nodes(f, NodeBlocking::full);
     std::map<std::int64_t, std::set<std::string>> nodes_of_round;
     std::map<std::string, std::map<std::string, int>> per_commit;  // commit -> node -> values
     for (const auto& s : samples) {
@@ -576,15 +586,7 @@ TEST_CASE(
     "the round",
     "[driver][nodes]") {
     Fixture f;
-    Cache cache = Cache::open(f.dir / "db.sqlite");
-    const std::string id = f.start(cache);
-    std::vector<std::unique_ptr<NodeProber>> lanes;
-    const Outcome outcome = run_on_nodes(f, cache, id, NodeBlocking::rotate, lanes);
-    REQUIRE(outcome.status == SessionStatus::culprit_found);
-    CHECK(outcome.culprits.at(0).position == 15);
-
-    const auto samples = cache.load_samples(id);
-    CHECK(static_cast<int>(samples.size()) == runs_of(lanes));
+    const auto samples = samples_on_nodes(f, NodeBlocking::rotate);
     std::map<std::int64_t, std::map<std::string, int>> round_commits;  // round -> commit -> runs
     std::map<std::string, std::set<std::string>> nodes_of_commit;
     for (const auto& s : samples) {
@@ -602,9 +604,6 @@ TEST_CASE(
         }
     }
     CHECK(rounds_with_every_node == 0);
-    for (const auto& lane : lanes) {
-        CHECK(lane->runs > 0);
-    }
 }
 
 TEST_CASE("a session on three nodes interrupted in a round keeps what the other nodes measured",

@@ -19,6 +19,7 @@ TABLES = [
     ("A function of `grew` or `appeared`", "function"),
     ("A tested commit:", "report.tested[]"),
     ("`cost`:", "report.cost"),
+    ("A node:", "report.nodes[]"),
     ("`perfbisect compare --format json` prints", "compare"),
     ("`perfbisect gate --format json` prints", "gate"),
     ("A check:", "gate.checks[]"),
@@ -96,6 +97,8 @@ def check_report(d, t, where, errors):
         if x["samples"] != len(x["values"]):
             errors.append(f"{where}.tested[{i}]: samples != len(values)")
     check(d.get("cost"), t["report.cost"], f"{where}.cost", errors)
+    for i, n in enumerate(d.get("nodes", [])):
+        check(n, t["report.nodes[]"], f"{where}.nodes[{i}]", errors)
 
 
 def check_profile(p, t, where, errors):

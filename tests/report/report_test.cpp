@@ -189,3 +189,58 @@ TEST_CASE("a report rendered again from the cache profiles nothing and reads the
     }
     CHECK(profile_events == 1);
 }
+
+TEST_CASE("a session measured on several nodes reports each node's runs and offset", "[report]") {
+    TempDir dir;
+    Cache cache = Cache::open(dir / "p.db");
+    CommitRange range;
+    for (const char* id : {"aaaa", "bbbb", "cccc"}) {
+        range.commits.push_back({std::string(36, id[0]) + id, "c", "A <a@x>", 0});
+    }
+    SessionRecord record;
+    record.config_path = (dir / "c.toml").string();
+    record.config_text =
+        std::string(k_config) + "[executor]\nkind = \"slurm\"\npartition = \"p\"\nnodes = 3\n";
+    record.metric = "regex:t=([0-9.]+)";
+    record.direction = "lower";
+    const std::string id = cache.create_session(record, range).id;
+    // n2 measures 10 % higher than n1 on both ends; n3 measured one commit only.
+    std::vector<SampleRecord> samples;
+    std::int64_t run = 0;
+    auto add = [&](const CommitInfo& commit, const std::string& node, double value) {
+        SampleRecord s;
+        s.commit = commit.id;
+        s.round = ++run;
+        s.run = run;
+        s.value = value;
+        s.node = node;
+        samples.push_back(s);
+    };
+    for (int i = 0; i < 2; ++i) {
+        add(range.good(), "n1", 100);
+        add(range.good(), "n2", 110);
+        add(range.bad(), "n1", 120);
+        add(range.bad(), "n2", 132);
+    }
+    add(range.commits[1], "n3", 100);
+    cache.store_samples(id, samples);
+
+    const SessionReport report = build_report(cache, id);
+    REQUIRE(report.nodes.size() == 3);
+    CHECK(report.nodes[0].node == "n1");
+    CHECK(report.nodes[0].probe_runs == 4);
+    CHECK(report.nodes[0].samples == 4);
+    REQUIRE(report.nodes[0].offset.has_value());
+    CHECK(*report.nodes[0].offset == Approx(100.0 / 105 - 1));
+    REQUIRE(report.nodes[1].offset.has_value());
+    CHECK(*report.nodes[1].offset == Approx(110.0 / 105 - 1));
+    CHECK_FALSE(report.nodes[2].offset.has_value());
+    const std::string line =
+        "Measured on 3 nodes (offsets against their mean): n1 4 probe runs -4.8%, n2 4 probe "
+        "runs +4.8%, n3 1 probe run (offset unknown)";
+    CHECK(nodes_text(report) == line);
+    CHECK_THAT(render_text(report), Catch::Contains(line));
+    CHECK_THAT(render_markdown(report), Catch::Contains("Measured on 3 nodes"));
+    CHECK_THAT(render_html(report), Catch::Contains("n2 4 probe runs +4.8%"));
+    CHECK_THAT(render_json(report), Catch::Contains(R"("node": "n3")"));
+}
