@@ -10,7 +10,8 @@
 // --large-seeds N  seeds per scenario for the 10,000-commit range (default 1)
 // --only TEXT      only scenario rows whose name contains TEXT
 // --rows           also one line per scenario row and W
-// --trace          one line per wrong answer: the row, seed, W, expected and given
+// --trace          one line per wrong answer: the row, noise model, seed, W, expected
+//                  and given
 // --explain S W    every planner step (action and why) of seed S at W nodes, when wrong
 //
 // A round is a wall-clock step of the simulation (bisect/simulation.hpp,
@@ -19,8 +20,8 @@
 // rounds and the next action waits for it. On one node, rounds = probe runs.
 // The instances and the noise seeds are bench_suite's, so the W = 1 line
 // repeats bench_suite's perfbisect accuracy and probe runs for these seeds.
-// A second table: node blocking off and on, with one node measuring 5 %
-// slower (8 x seeds searches per line).
+// A second table: the node schedules off, full and rotate, with one node
+// measuring 5 % slower (8 x seeds searches per line).
 
 #include <chrono>
 #include <cmath>
@@ -67,8 +68,10 @@ struct Tally {
 
 // Node blocking: W = 4 nodes, node 1 of which adds +5 % to every value it
 // measures, on a +10 % culprit and on no regression (lognormal 3 % noise,
-// N = 100), with blocking off (each node its own commit of a round) and on
-// (every node measures every commit of a round, node offsets taken out).
+// N = 100), under each schedule of the driver (bisect/node_schedule.hpp):
+// off (each node its own commit of a round), full (every node measures every
+// commit of a round) and rotate (entry j of round r on node (j + r) mod W);
+// with full and rotate the planner takes node offsets out.
 void print_node_offsets(int seeds) {
     constexpr std::size_t k_nodes = 4;
     const int runs = 8 * seeds;
@@ -79,7 +82,8 @@ void print_node_offsets(int seeds) {
     fmt::print("{:<24} {:<9} {:>9} {:>15} {:>10} {:>8}\n", "history", "blocking", "accuracy",
                "false culprits", "runs/srch", "rounds");
     for (const bool regression : {true, false}) {
-        for (const bool blocking : {false, true}) {
+        for (const NodeBlocking schedule :
+             {NodeBlocking::off, NodeBlocking::full, NodeBlocking::rotate}) {
             int right = 0;
             int false_culprits = 0;
             double probe_runs = 0;
@@ -94,9 +98,8 @@ void print_node_offsets(int seeds) {
                 PlannerSettings settings;
                 settings.decide.min_effect = 0.02;
                 settings.parallel = k_nodes;
-                settings.node_blocking = blocking;
-                const SimulationResult r =
-                    simulate_search(settings, history, mix_seed(static_cast<std::uint64_t>(i), 7));
+                const SimulationResult r = simulate_search(
+                    settings, schedule, history, mix_seed(static_cast<std::uint64_t>(i), 7));
                 const bool named = !r.outcome.culprits.empty();
                 if (regression) {
                     right += r.finished && r.outcome.status == SessionStatus::culprit_found &&
@@ -112,7 +115,7 @@ void print_node_offsets(int seeds) {
                 rounds += r.rounds;
             }
             fmt::print("{:<24} {:<9} {:>8.1f}% {:>15} {:>10.1f} {:>8.1f}\n",
-                       regression ? "1 culprit +10%" : "no regression", blocking ? "on" : "off",
+                       regression ? "1 culprit +10%" : "no regression", to_string(schedule),
                        100.0 * right / runs, false_culprits, probe_runs / runs, rounds / runs);
         }
     }
@@ -215,8 +218,9 @@ int main(int argc, char** argv) {
                     for (std::size_t c : instance.expected.culprits) {
                         want += fmt::format(" {}", c);
                     }
-                    fmt::print("wrong: {} seed {} W={}: expected {}{}, got {}{} ({} runs)\n",
-                               scenario.row, i, width, to_string(instance.expected.status), want,
+                    fmt::print("wrong: {} ({}) seed {} W={}: expected {}{}, got {}{} ({} runs)\n",
+                               scenario.row, noise_models()[scenario.noise].name, i, width,
+                               to_string(instance.expected.status), want,
                                to_string(r.outcome.status), named, r.probe_runs);
                 }
                 const bool none = instance.expected.status == SessionStatus::not_reproduced;

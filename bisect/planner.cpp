@@ -826,7 +826,8 @@ private:
         }
         // One more value of each, in one shuffled round with their
         // references: the first time with one run of the end whose level
-        // rests on fewer values (one for the whole batch), while that level
+        // rests on fewer values (on W > 1 nodes, one per commit of the batch
+        // measured for the first time, see below), while that level
         // rests on fewer values than a candidate of this gap may get (its
         // cap: beyond it, one more value of the end moves the midpoint by
         // little against the candidate's own uncertainty); and a level
@@ -845,7 +846,31 @@ private:
         }
         const std::size_t reference_target = (target + 1) / 2;
         std::vector<std::size_t> positions = batch;
-        if (first_values && std::min(left.n, right.n) < cap) {
+        if (m_settings.parallel > 1) {
+            // On W > 1 nodes, one run of an end for each commit measured for
+            // the first time, as on one node, where each such commit comes
+            // with one: to the end commit with fewer values of its own. One
+            // run per batch left the two end commits thin while the pools of
+            // their levels grew with commits measured once; the check of a
+            // level's two ends (split_mixed_segment) and the confirmation
+            // rest on those end commits, and the second, smaller culprit of
+            // two was missed more often than on one node (bench_parallel,
+            // docs/how-it-decides.md, "Parallel search").
+            std::set<std::size_t> fresh;
+            for (std::size_t p : batch) {
+                if (values(p) == 0) {
+                    fresh.insert(p);
+                }
+            }
+            std::size_t more_a = 0;
+            std::size_t more_b = 0;
+            for (std::size_t k = 0;
+                 k < fresh.size() && std::min(left.n + more_a, right.n + more_b) < cap; ++k) {
+                const bool to_a = values(a) + more_a <= values(b) + more_b;
+                positions.push_back(to_a ? a : b);
+                ++(to_a ? more_a : more_b);
+            }
+        } else if (first_values && std::min(left.n, right.n) < cap) {
             positions.push_back(left.n <= right.n ? a : b);
         }
         for (const auto& [end, pool] : {std::pair{a, left.n}, std::pair{b, right.n}}) {
@@ -1297,9 +1322,9 @@ private:
 
     // Splits the first segment whose first and last members differ by a
     // regression of a culprit's size (a second, smaller culprit that the
-    // search put on one side). A difference of min_effect or more that is not
-    // yet significant gets more values of the end that rests on fewer, up to
-    // max_samples.
+    // search put on one side). A difference of min_effect or more (on W > 1
+    // nodes: one whose upper bound reaches it) that is not yet significant
+    // gets more values of the end that rests on fewer, up to max_samples.
     std::optional<Action> split_mixed_segment(bool& split) {
         const auto cap = static_cast<std::size_t>(m_decide.max_samples);
         for (std::size_t i = 0; i < m_segments.size(); ++i) {
@@ -1321,7 +1346,18 @@ private:
                 return std::nullopt;
             }
             const std::size_t thin = first.n <= last.n ? seg.first() : seg.last();
-            if (step >= min_effect && values(thin) < cap) {
+            // On W > 1 nodes the ends of a level rest on fewer values (a
+            // culprit often has only its batch's value and its confirmation
+            // rounds), so a difference below min_effect says little: the
+            // thinner end gets more values until the difference's upper
+            // bound (k_slope_confidence) is below min_effect, as for a side
+            // of a commit on a slope. On one node, until it is below
+            // min_effect (W = 1 unchanged).
+            const bool in_doubt =
+                m_settings.parallel > 1
+                    ? step + m_t_slope * std::hypot(first.se, last.se) >= min_effect
+                    : step >= min_effect;
+            if (in_doubt && values(thin) < cap) {
                 m_open_positions = {seg.first(), seg.last()};
                 const std::size_t more = std::min(next_look(values(thin)), cap) - values(thin);
                 m_plan.why = fmt::format(

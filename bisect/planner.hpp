@@ -138,8 +138,9 @@ struct PlannerSettings {
     // commits) is taken out of its values before any decision, so a node
     // that measures slower than the others does not look like a regression.
     // Off (the default): values of all nodes are taken as they are. The
-    // simulator (bisect/simulation.hpp) then also has each node measure
-    // every commit of a round, which costs W times the probe runs.
+    // driver sets it for [executor] blocking = "full" or "rotate"
+    // (bisect/node_schedule.hpp), which give every node's offset commits
+    // measured on several nodes; the simulator models both.
     bool node_blocking = false;
 };
 

@@ -15,6 +15,16 @@ SimulatedHistory step_history(std::size_t n, std::size_t culprit, double slowdow
 SimulationResult simulate_search(const PlannerSettings& settings, const SimulatedHistory& history,
                                  std::uint64_t seed, int max_steps,
                                  const std::function<void(const Plan&)>& observe) {
+    return simulate_search(settings,
+                           settings.node_blocking ? NodeBlocking::full : NodeBlocking::off, history,
+                           seed, max_steps, observe);
+}
+
+SimulationResult simulate_search(const PlannerSettings& settings, NodeBlocking schedule,
+                                 const SimulatedHistory& history, std::uint64_t seed, int max_steps,
+                                 const std::function<void(const Plan&)>& observe) {
+    PlannerSettings planner = settings;
+    planner.node_blocking = schedule != NodeBlocking::off;
     std::mt19937_64 rng(seed);
     std::lognormal_distribution<double> lognormal(0.0, 0.03);
     double time = 0;
@@ -27,7 +37,7 @@ SimulationResult simulate_search(const PlannerSettings& settings, const Simulate
     SimulationResult result;
     const std::size_t nodes = std::max<std::size_t>(settings.parallel, 1);
     for (int step = 0; step < max_steps; ++step) {
-        Plan plan = plan_next(settings, obs);
+        Plan plan = plan_next(planner, obs);
         result.verdicts = plan.verdicts;
         if (observe) {
             observe(plan);
@@ -40,9 +50,9 @@ SimulationResult simulate_search(const PlannerSettings& settings, const Simulate
         } else if (const auto* m = std::get_if<MeasureAction>(&plan.next)) {
             const std::size_t rounds = static_cast<std::size_t>(std::max(m->rounds, 0));
             const std::size_t entries = m->positions.size();
-            const bool blocking = settings.node_blocking && nodes > 1;
-            result.rounds += static_cast<int>(blocking ? rounds * entries
-                                                       : (rounds * entries + nodes - 1) / nodes);
+            const bool every_node = schedule == NodeBlocking::full && nodes > 1;
+            result.rounds += static_cast<int>(every_node ? rounds * entries
+                                                         : (rounds * entries + nodes - 1) / nodes);
             const auto run = [&](std::size_t p, std::size_t node) {
                 double value = draw(history.levels[p]);
                 if (node < history.node_offsets.size()) {
@@ -62,7 +72,7 @@ SimulationResult simulate_search(const PlannerSettings& settings, const Simulate
                 order[j] = j;
             }
             for (std::size_t r = 0; r < rounds; ++r) {
-                if (blocking) {
+                if (every_node) {
                     for (std::size_t node = 0; node < nodes; ++node) {
                         ++round;
                         std::shuffle(order.begin(), order.end(), rng);
@@ -75,7 +85,7 @@ SimulationResult simulate_search(const PlannerSettings& settings, const Simulate
                 ++round;
                 std::shuffle(order.begin(), order.end(), rng);
                 for (std::size_t j : order) {
-                    run(m->positions[j], j % nodes);
+                    run(m->positions[j], node_of_entry(schedule, j, nodes, round));
                 }
             }
         } else if (const auto* d = std::get_if<DoneAction>(&plan.next)) {

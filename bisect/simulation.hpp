@@ -10,6 +10,7 @@
 #include <random>
 #include <vector>
 
+#include "bisect/node_schedule.hpp"
 #include "bisect/planner.hpp"
 
 namespace perfbisect {
@@ -33,14 +34,14 @@ struct SimulationResult {
     int probe_runs = 0;
     // Wall-clock steps of the measurements on W = settings.parallel nodes: a
     // step is the time of one probe run, in which each node does at most one
-    // run. Without node blocking, entry j of each round of a measure action
-    // runs on node j mod W (each node its own commit), and an action of T
-    // runs takes ceil(T / W) steps (on one node: steps = probe runs); the
-    // next action waits for all of them. With node blocking
-    // (settings.node_blocking and W > 1), every node runs every entry of
-    // each round, in its own shuffled order and as a round of its own: W
-    // times the runs, and an action of R rounds of K entries takes R K
-    // steps. Builds are not counted.
+    // run. Which node runs which entry is the driver's rule,
+    // node_of_entry() of the schedule (bisect/node_schedule.hpp). With off
+    // and rotate, an action of T runs takes ceil(T / W) steps (on one node:
+    // steps = probe runs); the next action waits for all of them. With full
+    // (W > 1), every node runs every entry of each round, in its own
+    // shuffled order and as a round of its own: W times the runs, and an
+    // action of R rounds of K entries takes R K steps. Builds are not
+    // counted.
     int rounds = 0;
     bool finished = false;          // false: the planner failed or did not end
     std::string failure;            // the planner's FailAction message, if any
@@ -50,8 +51,17 @@ struct SimulationResult {
 // after it are (1 + slowdown) times slower.
 SimulatedHistory step_history(std::size_t n, std::size_t culprit, double slowdown);
 
-// Runs a whole search; at most max_steps planner actions.
+// Runs a whole search with the driver's node schedule ([executor]
+// blocking); at most max_steps planner actions. The planner runs with
+// settings.node_blocking = (schedule != off), as the driver sets it.
 // observe, when set, sees every plan before its action is carried out.
+SimulationResult simulate_search(const PlannerSettings& settings, NodeBlocking schedule,
+                                 const SimulatedHistory& history, std::uint64_t seed,
+                                 int max_steps = 10000,
+                                 const std::function<void(const Plan&)>& observe = {});
+
+// The same with the schedule settings.node_blocking stood for before there
+// were three: full when on, off otherwise.
 SimulationResult simulate_search(const PlannerSettings& settings, const SimulatedHistory& history,
                                  std::uint64_t seed, int max_steps = 10000,
                                  const std::function<void(const Plan&)>& observe = {});
