@@ -561,14 +561,15 @@ void SessionDriver::run_lanes(const std::string& session, const CommitRange& ran
     std::mutex mutex;
     std::condition_variable changed;
     std::deque<Done> done;
-    std::size_t running = 0;
+    // Counted before any lane starts: a lane may end before the next starts.
+    auto running = static_cast<std::size_t>(std::count_if(
+        queues.begin(), queues.end(), [](const auto& queue) { return !queue.empty(); }));
     std::exception_ptr error;
     std::vector<std::jthread> threads;
     for (std::size_t k = 0; k < queues.size(); ++k) {
         if (queues[k].empty()) {
             continue;
         }
-        ++running;
         Prober* prober = k == 0 ? &m_prober : m_lanes[k - 1];
         // The stop token: set when `threads` is destroyed early (this thread
         // failed to store a run), so that no lane starts another run.
