@@ -14,8 +14,9 @@
 #  4. on both nodes at once (nodes = 2, blocking = "full"), where pb-n2
 #     measures 8 % slower: two jobs of the session run at the same time, each
 #     round's samples come from one node, every commit is measured on both,
-#     and the culprit is right; killed while both lanes' jobs run and resumed,
-#     both jobs are cancelled and no sample is stored twice.
+#     and the culprit is right; with blocking = "rotate" too, at fewer runs;
+#     killed while both lanes' jobs run and resumed, both jobs are cancelled
+#     and no sample is stored twice.
 # Slurm is stopped at the end unless it was running before.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/slurm_lib.sh"
@@ -235,6 +236,24 @@ json "$WORK/two.json" "0.02 < d['nodes'][1]['offset'] < 0.06 and -0.06 < d['node
   fail "the report's node offsets (pb-n1 / pb-n2) are $slow, not about -4 % / +4 %"
 no_leftovers "$session" || fail "jobs left in squeue: $(leftovers "$session")"
 echo "two nodes: culprit found in $(( $(date +%s) - start )) s, $runs probe runs on pb-n1 and pb-n2 ($(q "SELECT count(DISTINCT round) FROM samples") rounds; node offsets in the report, pb-n1 / pb-n2: $slow)"
+full_runs=$runs
+
+# The same with blocking = "rotate": one run per commit and round, on a node
+# that turns with the round; the culprit is right and pb-n2's 8 % is found.
+sed 's/^blocking = "full"/blocking = "rotate"/' "$WORK/two.toml" > "$WORK/rotate.toml"
+rm -rf "$WORK/db"
+start=$(date +%s)
+"$PERFBISECT" run --config "$WORK/rotate.toml" --good good --bad bad --db "$db" --format json -q \
+  > "$WORK/rotate.json" 2> "$WORK/rotate.err" || fail "the run with rotate exited $?: $(tail -3 "$WORK/rotate.err")"
+[ "$(json "$WORK/rotate.json" "d['culprits'][0]['commit']")" = "$two" ] || fail "wrong culprit with rotate"
+twice=$(q "SELECT count(*) FROM (SELECT 1 FROM samples GROUP BY round, commit_id HAVING count(*) > 1)")
+[ "$twice" = 0 ] || fail "rotate measured a commit twice in $twice round(s)"
+[ "$(q "SELECT count(*) FROM (SELECT round FROM samples GROUP BY round HAVING count(DISTINCT node) = 2)")" -gt 0 ] ||
+  fail "rotate never put a round's commits on both nodes"
+json "$WORK/rotate.json" "0.02 < d['nodes'][1]['offset'] < 0.06" | grep -q True ||
+  fail "rotate: the report's offset of pb-n2 is $(json "$WORK/rotate.json" "d['nodes'][1]['offset']")"
+no_leftovers "$(json "$WORK/rotate.json" "d['session']")" || fail "jobs left in squeue after rotate"
+echo "rotate: culprit found in $(( $(date +%s) - start )) s, $(json "$WORK/rotate.json" "d['cost']['probe_runs']") probe runs (full: $full_runs), pb-n2 $(json "$WORK/rotate.json" "'%+.1f%%' % (100 * d['nodes'][1]['offset'])")"
 
 # Killed while both lanes run, then resumed.
 rm -rf "$WORK/db"
