@@ -542,7 +542,7 @@ Result<std::vector<std::string>> SlurmExecutor::pin_lanes() {
     }
     if (nodes.size() < lanes) {
         return usage_error(fmt::format(
-            "[executor] blocking = \"{}\" pins each of the {} nodes = lanes to a node of its "
+            "[executor] blocking = \"{}\" runs each of the nodes = {} lanes on a node of its "
             "own, but partition {} has {} node(s) that take jobs ({}); set nodes = {}, or "
             "blocking = \"off\"",
             to_string(m_config.blocking), lanes, m_config.partition, nodes.size(),

@@ -365,7 +365,7 @@ TEST_CASE("with nodes = 3 and node blocking each lane is pinned to a node that t
         REQUIRE_FALSE(said.has_value());
         CHECK(said.error().kind == ErrorKind::usage);
         CHECK(said.error().message ==
-              "[executor] blocking = \"rotate\" pins each of the 3 nodes = lanes to a node of "
+              "[executor] blocking = \"rotate\" runs each of the nodes = 3 lanes on a node of "
               "its own, but partition bench has 1 node(s) that take jobs (n1); set nodes = 1, "
               "or blocking = \"off\"");
     }
