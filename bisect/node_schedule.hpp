@@ -16,6 +16,9 @@ namespace perfbisect {
 
 // The node of entry j in round `round` (any count of the session's rounds)
 // on `nodes` nodes, for off and rotate. (full runs every entry on every node.)
+// The driver's lanes follow rotate's rule for off too, but with off they are
+// not pinned and Slurm picks the node; the simulator's off (j mod W: a
+// commit always on the same node) is the worst case of that.
 inline std::size_t node_of_entry(NodeBlocking blocking, std::size_t entry, std::size_t nodes,
                                  std::int64_t round) {
     if (nodes <= 1) {

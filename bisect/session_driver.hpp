@@ -130,11 +130,12 @@ public:
     // The machine fingerprint stored with each sample (default: this machine's).
     void set_machine(std::string fingerprint) { m_machine = std::move(fingerprint); }
     // The probers of lanes 1 … W-1 ([executor] nodes = W; lane 0 is the
-    // constructor's prober), not owned; run() refuses another count. The planner then proposes up to W
-    // commits at once, and each round of a measure action is shared among
-    // the lanes by [executor] blocking (bisect/node_schedule.hpp), each lane
-    // running from a thread of its own; a round's samples are stored, with
-    // the node each ran on, once all its lanes are done.
+    // constructor's prober), not owned; run() refuses another count. The
+    // planner then proposes up to W commits at once, and the runs of a
+    // measure action are shared among the lanes by [executor] blocking
+    // (lane_queues, bisect/node_schedule.hpp); each lane runs its share from
+    // a thread of its own without waiting for the others, and each run is
+    // stored, with the node it ran on, as it ends.
     void set_lanes(std::vector<Prober*> lanes) { m_lanes = std::move(lanes); }
 
 private:

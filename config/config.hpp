@@ -93,8 +93,8 @@ enum class ExecutorKind { local, slurm };
 
 // [executor] blocking: how W nodes share a round of measurements
 // (bisect/node_schedule.hpp has the rule, docs/slurm.md the reasons).
-//  off:    entry j of a round runs on node j mod W: W runs at a time, each
-//          node its own commits.
+//  off:    the lanes are not pinned to nodes (Slurm places each job) and
+//          values are used as measured: for identical nodes only.
 //  full:   every node runs every entry of the round, each node as a round of
 //          its own: W times the runs; each node's round compares commits on
 //          that node alone (Pinpoint's device affinity).
